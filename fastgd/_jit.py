@@ -1,0 +1,66 @@
+"""The one Numba policy every fastgd kernel is compiled under.
+
+Every kernel in fastgd is decorated with :func:`jit`, so the compilation policy
+lives here and nowhere else:
+
+``cache=True``
+    Compiled machine code is written next to the sources (``__pycache__``) and
+    reloaded by later processes in a fraction of a second.
+``error_model="numpy"``
+    Division by zero gives ``inf``/``nan`` as in NumPy instead of raising, and
+    divisions compile without a zero check.
+``fastmath=FASTMATH``
+    ``reassoc`` and ``contract`` let LLVM vectorise reductions (float32
+    reductions do not vectorise without them) and fuse multiply-adds; ``nsz``
+    and ``arcp`` are harmless for this code.  The flags ``nnan`` and ``ninf``
+    are deliberately **absent**: with them LLVM may assume no value is ever NaN
+    or infinite and fold away the very checks that detect divergence.
+``parallel``
+    Off by default.  Only kernels whose outer loop runs over row blocks with
+    ``numba.prange`` ask for it.
+
+Kernels never set the number of threads; they use whatever
+``numba.get_num_threads()`` is in force in the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
+
+__all__ = ["FASTMATH", "jit"]
+
+#: LLVM fast-math flags used by every kernel: everything except ``nnan``,
+#: ``ninf`` (which would hide NaN/inf) and ``afn`` (approximate functions).
+FASTMATH: frozenset[str] = frozenset({"reassoc", "contract", "nsz", "arcp"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def jit(*, parallel: bool = False, inline: str = "never") -> Callable[[F], F]:
+    """Return a decorator that compiles a function under fastgd's Numba policy.
+
+    Parameters
+    ----------
+    parallel : bool, default False
+        Compile with ``parallel=True``.  Use it only for kernels whose outer
+        loop is a ``numba.prange`` over rows or row blocks.
+    inline : {"never", "always"}, default "never"
+        Numba-level inlining, for tiny scalar helpers.
+
+    Returns
+    -------
+    decorator : callable
+        ``numba.njit`` configured with ``cache=True``,
+        ``error_model="numpy"`` and :data:`FASTMATH`.
+    """
+    return numba.njit(  # type: ignore[no-any-return]
+        cache=True,
+        error_model="numpy",
+        fastmath=set(FASTMATH),
+        parallel=parallel,
+        inline=inline,
+        nogil=True,
+    )

@@ -1,0 +1,265 @@
+r"""Fused loss-and-gradient kernels for linear regression.
+
+Model and conventions (``n`` rows of ``X``, ``d`` features)::
+
+    r_i  = X[i] @ coef + intercept - y[i]            (residual)
+    loss = (1/n) * sum_i value(r_i)                  (mean reduction)
+    grad_coef      = (1/n) * sum_i slope(r_i) * X[i]
+    grad_intercept = (1/n) * sum_i slope(r_i)
+
+where ``value, slope = loss_kernel(r_i, delta)`` (see :mod:`fastgd.kernels.losses`).
+For L2 this is ``mean(r**2)`` with gradient ``2/n * X.T @ r``.
+
+Every gradient kernel writes into a caller-provided ``grad_out`` of shape
+``(d + 1,)``: ``grad_out[:d]`` is the gradient with respect to ``coef`` and
+``grad_out[d]`` the one with respect to ``intercept``.  This is the layout the
+optimizer kernels use (parameters ``[coef..., intercept]``).
+
+All kernels assume clean input: ``X`` C-contiguous ``(n, d)``, ``y`` ``(n,)``
+and ``coef`` ``(d,)`` of one float dtype (float32 or float64), ``intercept``
+and ``delta`` scalars of that dtype.  The public functions in :mod:`fastgd`
+validate and coerce before calling them.  Gradients are computed in the data's
+dtype; loss values are accumulated in float64.
+
+Determinism: :func:`full_loss_grad` splits the rows into fixed blocks of
+:data:`ROW_BLOCK` rows, computes one partial sum per block (in parallel) and
+adds the partials in block order.  The blocks do not depend on the number of
+threads, so the result is bit-identical for any ``numba.get_num_threads()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from .._jit import jit
+
+__all__ = [
+    "ROW_BLOCK",
+    "block_loss_grad",
+    "full_loss",
+    "full_loss_grad",
+    "gradient_workspace",
+    "n_row_blocks",
+    "predict_into",
+    "rows_loss_grad",
+    "slice_loss_grad",
+]
+
+#: Rows per block in the parallel reductions.  Fixed, so that results do not
+#: depend on the thread count.
+ROW_BLOCK = 2048
+
+
+@jit()
+def n_row_blocks(n_samples: int) -> int:
+    """Number of :data:`ROW_BLOCK`-row blocks that cover ``n_samples`` rows."""
+    return (n_samples + ROW_BLOCK - 1) // ROW_BLOCK
+
+
+def gradient_workspace(n_samples: int, n_features: int, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate the scratch space :func:`full_loss_grad` needs.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of ``X``.
+    dtype : float32 or float64
+        The data's dtype.
+
+    Returns
+    -------
+    block_grads : ndarray, shape (n_blocks, n_features + 1), ``dtype``
+        One partial gradient sum per row block.
+    block_losses : ndarray, shape (n_blocks,), float64
+        One partial loss sum per row block.
+    """
+    n_blocks = (n_samples + ROW_BLOCK - 1) // ROW_BLOCK
+    return (np.empty((n_blocks, n_features + 1), dtype=dtype), np.empty(n_blocks, dtype=np.float64))
+
+
+@jit(inline="always")
+def _residual(X, y, coef, intercept, i):  # type: ignore[no-untyped-def]
+    """``X[i] @ coef + intercept - y[i]`` in the data's dtype."""
+    r = intercept - y[i]
+    for j in range(X.shape[1]):
+        r += X[i, j] * coef[j]
+    return r
+
+
+@jit(inline="always")
+def _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: ignore[no-untyped-def]
+    """Add row ``i``'s gradient to ``grad_out``; return its loss value."""
+    n_features = X.shape[1]
+    value, slope = loss(_residual(X, y, coef, intercept, i), delta)
+    for j in range(n_features):
+        grad_out[j] += slope * X[i, j]
+    grad_out[n_features] += slope
+    return value
+
+
+@jit()
+def block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out):  # type: ignore[no-untyped-def]
+    """Sum (not mean) of losses and gradients over the rows ``start:stop``.
+
+    Each row of ``X`` is read once: its residual is computed and its gradient
+    contribution accumulated while the row is in cache.
+
+    Parameters
+    ----------
+    X, y, coef, intercept, loss, delta
+        As in :func:`full_loss_grad`.
+    start, stop : int
+        Row range, ``0 <= start <= stop <= n``.
+    grad_out : ndarray, shape (d + 1,)
+        **Overwritten** with ``sum_i slope_i * [X[i], 1]``.
+
+    Returns
+    -------
+    float
+        ``sum_i value(r_i)`` in float64.
+    """
+    for j in range(grad_out.shape[0]):
+        grad_out[j] = 0
+    total = 0.0
+    for i in range(start, stop):
+        total += _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out)
+    return total
+
+
+@jit(parallel=True)
+def full_loss_grad(X, y, coef, intercept, loss, delta, grad_out, workspace):  # type: ignore[no-untyped-def]
+    """Full-batch mean loss and gradient in one pass over ``X`` (parallel).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d), float32 or float64, C-contiguous
+    y : ndarray, shape (n,), same dtype
+    coef : ndarray, shape (d,), same dtype
+    intercept : scalar of the same dtype
+    loss : loss kernel, e.g. :func:`fastgd.kernels.l2`
+    delta : scalar of the same dtype (Huber threshold; ignored by others)
+    grad_out : ndarray, shape (d + 1,), same dtype
+        **Overwritten** with the mean gradient ``[grad_coef..., grad_intercept]``.
+    workspace : tuple (block_grads, block_losses)
+        From :func:`gradient_workspace`; **overwritten** (scratch).
+
+    Returns
+    -------
+    float
+        The mean loss, float64.
+
+    Notes
+    -----
+    Parallel over fixed blocks of :data:`ROW_BLOCK` rows; the partial sums are
+    added in block order, so the result does not depend on the thread count.
+    Allocates nothing.
+    """
+    block_grads, block_losses = workspace
+    n_samples = X.shape[0]
+    n_blocks = block_losses.shape[0]
+    for b in numba.prange(n_blocks):
+        start = b * ROW_BLOCK
+        stop = min(start + ROW_BLOCK, n_samples)
+        block_losses[b] = block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, block_grads[b])
+    return _combine_blocks(block_grads, block_losses, n_samples, grad_out)
+
+
+@jit()
+def _combine_blocks(block_grads, block_losses, n_samples, grad_out):  # type: ignore[no-untyped-def]
+    """Add the block partials in block order (float64) and divide by ``n``."""
+    n_out = grad_out.shape[0]
+    total = 0.0
+    for j in range(n_out):
+        acc = 0.0
+        for b in range(block_grads.shape[0]):
+            acc += block_grads[b, j]
+        grad_out[j] = acc / n_samples
+    for b in range(block_losses.shape[0]):
+        total += block_losses[b]
+    return total / n_samples
+
+
+@jit()
+def slice_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out):  # type: ignore[no-untyped-def]
+    """Mean loss and gradient over the contiguous rows ``start:stop`` (serial).
+
+    For mini-batches taken in order.  ``grad_out`` (shape ``(d + 1,)``) is
+    **overwritten** with the mean gradient; returns the mean loss (float64).
+    Allocates nothing.  ``stop > start`` is assumed.
+    """
+    total = block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out)
+    count = stop - start
+    for j in range(grad_out.shape[0]):
+        grad_out[j] /= count
+    return total / count
+
+
+@jit()
+def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type: ignore[no-untyped-def]
+    """Mean loss and gradient over the rows ``X[rows]`` (serial).
+
+    For shuffled mini-batches: ``rows`` is an integer index array (for example
+    a slice of a permutation); ``X`` is never copied.  ``grad_out`` (shape
+    ``(d + 1,)``) is **overwritten** with the mean gradient; returns the mean
+    loss (float64).  Allocates nothing.  ``len(rows) > 0`` is assumed.
+    """
+    for j in range(grad_out.shape[0]):
+        grad_out[j] = 0
+    total = 0.0
+    for k in range(rows.shape[0]):
+        total += _accumulate_row(X, y, coef, intercept, loss, delta, rows[k], grad_out)
+    count = rows.shape[0]
+    for j in range(grad_out.shape[0]):
+        grad_out[j] /= count
+    return total / count
+
+
+@jit()
+def _block_loss(X, y, coef, intercept, loss, delta, start, stop):  # type: ignore[no-untyped-def]
+    total = 0.0
+    for i in range(start, stop):
+        value, _ = loss(_residual(X, y, coef, intercept, i), delta)
+        total += value
+    return total
+
+
+@jit(parallel=True)
+def full_loss(X, y, coef, intercept, loss, delta, block_losses):  # type: ignore[no-untyped-def]
+    """Mean loss over all rows in one pass (parallel, thread-count independent).
+
+    ``block_losses`` is float64 scratch of shape ``(n_row_blocks(n),)``,
+    **overwritten**.  Returns the mean loss (float64).
+    """
+    n_samples = X.shape[0]
+    n_blocks = block_losses.shape[0]
+    for b in numba.prange(n_blocks):
+        start = b * ROW_BLOCK
+        stop = min(start + ROW_BLOCK, n_samples)
+        block_losses[b] = _block_loss(X, y, coef, intercept, loss, delta, start, stop)
+    total = 0.0
+    for b in range(n_blocks):
+        total += block_losses[b]
+    return total / n_samples
+
+
+@jit()
+def _predict_rows(X, coef, intercept, start, stop, out):  # type: ignore[no-untyped-def]
+    n_features = X.shape[1]
+    for i in range(start, stop):
+        p = intercept
+        for j in range(n_features):
+            p += X[i, j] * coef[j]
+        out[i] = p
+
+
+@jit(parallel=True)
+def predict_into(X, coef, intercept, out):  # type: ignore[no-untyped-def]
+    """``out[:] = X @ coef + intercept`` in one parallel pass; ``out`` is **overwritten**."""
+    n_samples = X.shape[0]
+    n_blocks = (n_samples + ROW_BLOCK - 1) // ROW_BLOCK
+    for b in numba.prange(n_blocks):
+        start = b * ROW_BLOCK
+        _predict_rows(X, coef, intercept, start, min(start + ROW_BLOCK, n_samples), out)
