@@ -1,0 +1,115 @@
+"""Shared set-up for the pytest-benchmark suite.
+
+* Sizes: the real sizes by default; tiny ones under ``--benchmark-disable``
+  (the test command runs every benchmark once that way so the suite cannot
+  rot).  ``FASTGD_BENCH_QUICK=1`` uses mid-sized data instead of the default.
+* ``numba_threads``: sets the Numba thread count for one benchmark and
+  restores it (the harness may; library code never does).
+* At the end of a timed run a table of ratios is printed: every benchmark's
+  median against the fastgd entry with the most threads in its group, all
+  measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+
+#: (n_samples, n_features) per suite when timing for real.
+FULL_SIZES = {
+    "gradient": [(1_000_000, 100), (1_000_000, 10)],
+    "epoch": [(200_000, 100)],
+    "sgd_epoch": [(1_000_000, 100)],
+}
+QUICK_SIZES = {
+    "gradient": [(200_000, 100)],
+    "epoch": [(50_000, 100)],
+    "sgd_epoch": [(100_000, 100)],
+}
+TINY_SIZES = {key: [(2_000, 8)] for key in FULL_SIZES}
+
+
+def bench_sizes(config: pytest.Config, suite: str) -> list[tuple[int, int]]:
+    """The sizes the ``suite`` runs at under the current options."""
+    if config.getoption("benchmark_disable", default=False):
+        return TINY_SIZES[suite]
+    if os.environ.get("FASTGD_BENCH_QUICK") == "1":
+        return QUICK_SIZES[suite]
+    return FULL_SIZES[suite]
+
+
+def size_id(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+_DATA_CACHE: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def regression_data(n_samples: int, n_features: int, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cached standard-normal regression data ``(X, y, coef)`` for the benchmarks."""
+    key = (n_samples, n_features, np.dtype(dtype).name)
+    if key not in _DATA_CACHE:
+        if len(_DATA_CACHE) >= 3:  # bound memory: keep the most recent few
+            _DATA_CACHE.pop(next(iter(_DATA_CACHE)))
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((n_samples, n_features)).astype(dtype, copy=False)
+        coef = rng.standard_normal(n_features).astype(dtype)
+        y = (X @ coef + rng.standard_normal(n_samples).astype(dtype)).astype(dtype)
+        _DATA_CACHE[key] = (X, y, coef)
+    return _DATA_CACHE[key]
+
+
+@pytest.fixture
+def numba_threads(request: pytest.FixtureRequest):
+    """Run one benchmark with ``request.param`` Numba threads (restored after)."""
+    wanted = min(int(request.param), numba.config.NUMBA_NUM_THREADS)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(wanted)
+    yield wanted
+    numba.set_num_threads(saved)
+
+
+def record_throughput(benchmark: Any, n_samples: int, bytes_read: int, threads: int) -> None:
+    """Fill ``extra_info`` with samples/s and GB/s from the measured median."""
+    benchmark.extra_info["threads"] = threads
+    benchmark.extra_info["n_samples"] = n_samples
+    stats = getattr(benchmark, "stats", None)
+    if stats is None:  # --benchmark-disable: nothing was timed
+        return
+    median = stats.stats.median
+    benchmark.extra_info["samples_per_s"] = n_samples / median
+    benchmark.extra_info["gbytes_per_s"] = bytes_read / median / 1e9
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print, per group, each implementation's median relative to fastgd's."""
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or session.disabled or not session.benchmarks:
+        return
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for bench in session.benchmarks:
+        if bench and bench.stats:
+            groups[bench.group or ""].append(bench)
+    lines = []
+    for group, benches in sorted(groups.items()):
+        ours = [b for b in benches if b.extra_info.get("implementation") == "fastgd"]
+        if not ours:
+            continue
+        base = max(ours, key=lambda b: (b.extra_info.get("threads", 0), -b.stats.median))
+        lines.append(f"{group}  (baseline: {base.name}, median {base.stats.median * 1e3:.2f} ms)")
+        for bench in sorted(benches, key=lambda b: b.stats.median):
+            gbs = bench.extra_info.get("gbytes_per_s")
+            gbs_text = f"{gbs:7.1f} GB/s" if gbs else " " * 12
+            lines.append(
+                f"    {bench.name:<60s} {bench.stats.median * 1e3:10.2f} ms  {gbs_text}"
+                f"  {bench.stats.median / base.stats.median:6.2f}x baseline time"
+            )
+    if lines:
+        terminalreporter.write_sep("=", "fastgd ratios (medians, same run)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,39 @@
+"""No silent re-specialisation: one compiled signature per dtype (run in a fresh process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import fastgd
+    from fastgd import kernels
+
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        for dtype in (np.float32, np.float64):
+            X = rng.standard_normal((50, 3)).astype(dtype)
+            y = rng.standard_normal(50).astype(dtype)
+            X_ro = X.copy(); X_ro.flags.writeable = False
+            for X_variant in (X, X_ro, np.asfortranarray(X)):
+                fastgd.loss_and_grad(X_variant, y, np.zeros(3, dtype), 1)      # int intercept
+                fastgd.loss_value(X_variant, y, [0, 0, 0], np.float32(0.5))   # int list coef
+                fastgd.predict(X_variant, np.zeros(3), 0)
+    counts = {
+        name: len(getattr(kernels, name).signatures)
+        for name in ("full_loss_grad", "full_loss", "predict_into", "l2")
+    }
+    print(json.dumps(counts))
+    """
+)
+
+
+def test_each_kernel_holds_exactly_two_signatures():
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert counts == {"full_loss_grad": 2, "full_loss": 2, "predict_into": 2, "l2": 2}
