@@ -20,7 +20,7 @@ def user_full_gradient(X, y, coef, intercept):
         np.empty((kernels.n_row_blocks(X.shape[0]), X.shape[1] + 1), X.dtype),
         np.empty(kernels.n_row_blocks(X.shape[0]), np.float64),
     )
-    value = kernels.full_loss_grad(X, y, coef, intercept, kernels.huber, 1.0, grad_out, workspace)
+    value = kernels.full_loss_grad(X, y, coef, intercept, kernels.HuberLoss(), 1.0, grad_out, workspace)
     return value, grad_out
 
 
@@ -32,7 +32,7 @@ def user_minibatch_epoch(X, y, coef, lr, batch_size):
     intercept = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
-        kernels.slice_loss_grad(X, y, coef, intercept, kernels.l2, 1.0, start, stop, grad_out)
+        kernels.slice_loss_grad(X, y, coef, intercept, kernels.L2Loss(), 1.0, start, stop, grad_out)
         for j in range(n_features):
             coef[j] -= lr * grad_out[j]
         intercept -= lr * grad_out[n_features]
@@ -46,7 +46,7 @@ def user_parallel_losses(X, y, coefs):
     for k in numba.prange(coefs.shape[0]):
         grad = np.empty(X.shape[1] + 1)
         rows = np.arange(X.shape[0])
-        out[k] = kernels.rows_loss_grad(X, y, coefs[k], 0.0, kernels.l1, 1.0, rows, grad)
+        out[k] = kernels.rows_loss_grad(X, y, coefs[k], 0.0, kernels.L1Loss(), 1.0, rows, grad)
     return out
 
 

@@ -17,10 +17,13 @@ from .gradients import (
     rows_loss_grad,
     slice_loss_grad,
 )
-from .losses import LOSSES, get_loss, huber, l1, l2
+from .losses import LOSSES, HuberLoss, L1Loss, L2Loss, get_loss, huber, l1, l2, pointwise
 
 __all__ = [
     "LOSSES",
+    "HuberLoss",
+    "L1Loss",
+    "L2Loss",
     "ROW_BLOCK",
     "block_loss_grad",
     "full_loss",
@@ -31,6 +34,7 @@ __all__ = [
     "l1",
     "l2",
     "n_row_blocks",
+    "pointwise",
     "predict_into",
     "rows_loss_grad",
     "slice_loss_grad",

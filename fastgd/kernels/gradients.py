@@ -7,7 +7,10 @@ Model and conventions (``n`` rows of ``X``, ``d`` features)::
     grad_coef      = (1/n) * sum_i slope(r_i) * X[i]
     grad_intercept = (1/n) * sum_i slope(r_i)
 
-where ``value, slope = loss_kernel(r_i, delta)`` (see :mod:`fastgd.kernels.losses`).
+where ``value, slope = pointwise(loss, r_i, delta)``: ``loss`` is a loss object
+from :data:`fastgd.kernels.LOSSES` (e.g. ``LOSSES["l2"]``) or a user's own
+``@njit`` function ``(r, delta) -> (value, slope)`` (see
+:mod:`fastgd.kernels.losses`).
 For L2 this is ``mean(r**2)`` with gradient ``2/n * X.T @ r``.
 
 Every gradient kernel writes into a caller-provided ``grad_out`` of shape
@@ -35,6 +38,7 @@ import numba
 import numpy as np
 
 from .._jit import jit
+from .losses import pointwise
 
 __all__ = [
     "ROW_BLOCK",
@@ -93,7 +97,7 @@ def _residual(X, y, coef, intercept, i):  # type: ignore[no-untyped-def]
 def _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: ignore[no-untyped-def]
     """Add row ``i``'s gradient to ``grad_out``; return its loss value."""
     n_features = X.shape[1]
-    value, slope = loss(_residual(X, y, coef, intercept, i), delta)
+    value, slope = pointwise(loss, _residual(X, y, coef, intercept, i), delta)
     for j in range(n_features):
         grad_out[j] += slope * X[i, j]
     grad_out[n_features] += slope
@@ -139,7 +143,7 @@ def full_loss_grad(X, y, coef, intercept, loss, delta, grad_out, workspace):  # 
     y : ndarray, shape (n,), same dtype
     coef : ndarray, shape (d,), same dtype
     intercept : scalar of the same dtype
-    loss : loss kernel, e.g. :func:`fastgd.kernels.l2`
+    loss : loss object (``LOSSES[name]``) or ``@njit`` loss function
     delta : scalar of the same dtype (Huber threshold; ignored by others)
     grad_out : ndarray, shape (d + 1,), same dtype
         **Overwritten** with the mean gradient ``[grad_coef..., grad_intercept]``.
@@ -221,7 +225,7 @@ def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type:
 def _block_loss(X, y, coef, intercept, loss, delta, start, stop):  # type: ignore[no-untyped-def]
     total = 0.0
     for i in range(start, stop):
-        value, _ = loss(_residual(X, y, coef, intercept, i), delta)
+        value, _ = pointwise(loss, _residual(X, y, coef, intercept, i), delta)
         total += value
     return total
 

@@ -25,18 +25,34 @@ name       value                                                  slope
 =========  =====================================================  ==================================
 
 A NaN residual gives a NaN value and slope, so divergence stays visible.
+
+The registry
+------------
+:data:`LOSSES` maps each name to a *loss object*: an instance of a tiny
+``NamedTuple`` class (:class:`L2Loss`, :class:`L1Loss`, :class:`HuberLoss`)
+that stands for its kernel.  The generic loops take such an object and call
+:func:`pointwise`, which resolves it to the kernel at compile time.  Why not
+pass the kernel function itself?  Numba types a function argument by the
+identity of the dispatcher object, which changes in every process, so a kernel
+that takes a function argument never hits the on-disk cache and recompiles in
+every new process (seconds).  A ``NamedTuple`` class is typed by its class, so
+the cache works.  A user's own ``@njit`` loss ``(r, delta) -> (value, slope)``
+can still be passed wherever a loss object is accepted (it is then compiled
+per process, like any function argument).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._jit import jit
 
-__all__ = ["LOSSES", "huber", "l1", "l2", "get_loss"]
+__all__ = ["LOSSES", "HuberLoss", "L1Loss", "L2Loss", "get_loss", "huber", "l1", "l2", "pointwise"]
 
 
 @jit()
@@ -69,12 +85,47 @@ def huber(r: Any, delta: Any) -> Any:
     return d64 * (np.float64(a) - 0.5 * d64), delta * np.sign(r)
 
 
-#: Name -> loss kernel.  Read-only; use :func:`get_loss` for a checked lookup.
-LOSSES = MappingProxyType({"l2": l2, "l1": l1, "huber": huber})
+class L2Loss(NamedTuple):
+    """Stands for :func:`l2` in the generic loops (see the module docstring)."""
+
+
+class L1Loss(NamedTuple):
+    """Stands for :func:`l1` in the generic loops."""
+
+
+class HuberLoss(NamedTuple):
+    """Stands for :func:`huber` in the generic loops (threshold passed as ``delta``)."""
+
+
+_KERNEL_OF: dict[type, Any] = {L2Loss: l2, L1Loss: l1, HuberLoss: huber}
+
+#: Name -> loss object.  Read-only; use :func:`get_loss` for a checked lookup.
+LOSSES = MappingProxyType({"l2": L2Loss(), "l1": L1Loss(), "huber": HuberLoss()})
+
+
+def pointwise(loss, r, delta):  # type: ignore[no-untyped-def]
+    """Evaluate ``loss`` at residual ``r``: ``(value, slope)``.
+
+    ``loss`` is a loss object from :data:`LOSSES` or any function
+    ``(r, delta) -> (value, slope)``.  Callable from Python and from
+    ``@njit`` code (where the kernel is chosen at compile time and inlined).
+    """
+    kernel = _KERNEL_OF.get(type(loss), loss)
+    return kernel(r, delta)
+
+
+@overload(pointwise, inline="always")
+def _pointwise_overload(loss, r, delta):  # type: ignore[no-untyped-def]
+    if isinstance(loss, types.BaseNamedTuple) and loss.instance_class in _KERNEL_OF:
+        kernel = _KERNEL_OF[loss.instance_class]
+        return lambda loss, r, delta: kernel(r, delta)
+    if isinstance(loss, (types.Dispatcher, types.FunctionType)):
+        return lambda loss, r, delta: loss(r, delta)
+    return None
 
 
 def get_loss(name: str) -> Any:
-    """Return the loss kernel registered under ``name``.
+    """Return the loss object registered under ``name``.
 
     Parameters
     ----------
