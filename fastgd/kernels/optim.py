@@ -32,6 +32,11 @@ Arguments of every update kernel:
     ``n_decay = n_features`` so that the intercept (stored last) is never
     decayed, as in scikit-learn; pass ``len(params)`` to decay everything.
 
+:func:`apply_update` takes the same arguments and runs the kernel that the
+class of ``hyper`` belongs to (resolved at compile time inside ``@njit``
+code), so a generic loop need not take the kernel as a function argument and
+can be cached on disk.
+
 The rules are PyTorch's single-tensor ``torch.optim`` implementations,
 transcribed operation by operation (including ``lerp``'s two-branch formula),
 so float64 trajectories agree with PyTorch to rounding.  The per-step scalars
@@ -46,6 +51,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._jit import jit
 
@@ -54,6 +61,7 @@ __all__ = [
     "AdagradState",
     "AdamHyper",
     "AdamState",
+    "AdamWHyper",
     "RMSpropHyper",
     "RMSpropState",
     "SGDHyper",
@@ -61,6 +69,7 @@ __all__ = [
     "adagrad_update",
     "adam_update",
     "adamw_update",
+    "apply_update",
     "rmsprop_update",
     "sgd_update",
 ]
@@ -100,6 +109,19 @@ class AdamState(NamedTuple):
 
 class AdamHyper(NamedTuple):
     """Hyper-parameters of :func:`adam_update` / :func:`adamw_update`."""
+
+    beta1: Any
+    beta2: Any
+    eps: Any
+    weight_decay: Any
+    amsgrad: bool
+
+
+class AdamWHyper(NamedTuple):
+    """Hyper-parameters of :func:`adamw_update`: :class:`AdamHyper`'s fields.
+
+    A class of its own so that :func:`apply_update` can tell AdamW from Adam.
+    """
 
     beta1: Any
     beta2: Any
@@ -266,7 +288,8 @@ def adamw_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore
     """One in-place AdamW step (``torch.optim.AdamW``, decoupled weight decay).
 
     ``params[:n_decay] *= 1 - lr * weight_decay``, then the :func:`adam_update`
-    rule with ``weight_decay = 0``.  Same state and hyper-parameter types as Adam.
+    rule with ``weight_decay = 0``.  Same state type as Adam; hyper-parameters
+    :class:`AdamWHyper` (or :class:`AdamHyper`: the fields are the same).
     """
     _adam_step(params, grad, state, hyper, step, lr, n_decay, True)
 
@@ -336,3 +359,40 @@ def adagrad_update(params, grad, state, hyper, step, lr, n_decay):  # type: igno
         s = accumulator[j] + g * g
         accumulator[j] = s
         params[j] = params[j] - clr * (g / (np.sqrt(s) + eps))
+
+
+# --------------------------------------------------------------------------
+# Dispatch by hyper-parameter type
+# --------------------------------------------------------------------------
+
+_KERNEL_OF: dict[type, Any] = {
+    SGDHyper: sgd_update,
+    AdamHyper: adam_update,
+    AdamWHyper: adamw_update,
+    RMSpropHyper: rmsprop_update,
+    AdagradHyper: adagrad_update,
+}
+
+
+def apply_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
+    """Run the update kernel that ``hyper``'s class belongs to (same arguments).
+
+    Callable from Python and from ``@njit`` code, where the kernel is chosen at
+    compile time from the hyper-parameter tuple's class.  A loop that calls
+    this, instead of taking the kernel function as an argument, is typed by
+    classes only, so it can be cached on disk (Numba types a function argument
+    by the dispatcher object's identity, which changes in every process).
+    """
+    _KERNEL_OF[type(hyper)](params, grad, state, hyper, step, lr, n_decay)
+
+
+@overload(apply_update, inline="always")
+def _apply_update_overload(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
+    if isinstance(hyper, types.BaseNamedTuple) and hyper.instance_class in _KERNEL_OF:
+        kernel = _KERNEL_OF[hyper.instance_class]
+
+        def impl(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
+            kernel(params, grad, state, hyper, step, lr, n_decay)
+
+        return impl
+    return None
