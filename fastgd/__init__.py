@@ -4,18 +4,47 @@ The public API:
 
 * data: :func:`make_regression`, :class:`Dataset`;
 * losses: :func:`loss_and_grad`, :func:`loss_value`, :func:`predict`;
+* training: :func:`fit` (-> :class:`FitResult`), the seed's four methods by
+  name with :func:`method`, the optimizers :class:`SGD`, :class:`Adam`,
+  :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
+  :class:`InverseScaling`, :class:`ExponentialDecay`, :class:`CosineAnnealing`;
 * kernels for your own ``@njit`` code: :mod:`fastgd.kernels`.
 """
 
 from . import kernels
+from .data import Dataset, make_regression
+from .fit import DivergenceWarning, FitResult, fit
+from .methods import METHODS, MethodSpec, method
+from .optim import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .regression import loss_and_grad, loss_value, predict
+from .schedules import Constant, CosineAnnealing, ExponentialDecay, InverseScaling, Schedule
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "METHODS",
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Constant",
+    "CosineAnnealing",
+    "Dataset",
+    "DivergenceWarning",
+    "ExponentialDecay",
+    "FitResult",
+    "InverseScaling",
+    "MethodSpec",
+    "Optimizer",
+    "RMSprop",
+    "Schedule",
     "__version__",
+    "fit",
     "kernels",
     "loss_and_grad",
     "loss_value",
+    "make_regression",
+    "method",
     "predict",
 ]

@@ -223,3 +223,36 @@ def ref_lr_exponential(base_lr: float, step: int, epoch: int, n_epochs: int, gam
 def ref_lr_cosine(base_lr: float, step: int, epoch: int, n_epochs: int, eta_min: float = 0.0) -> float:
     """Cosine annealing over ``n_epochs``: ``eta_min + (base_lr - eta_min)(1 + cos(pi*epoch/n_epochs))/2``."""
     return eta_min + (base_lr - eta_min) * (1.0 + math.cos(math.pi * epoch / n_epochs)) / 2.0
+
+
+# --------------------------------------------------------------------------
+# Training loop
+# --------------------------------------------------------------------------
+
+
+def ref_batches(n_samples: int, batch_size: int | None, orders: list[np.ndarray]) -> list[np.ndarray]:
+    """Row indices of every batch, epoch after epoch.
+
+    Batches are consecutive slices of each epoch's order (the last one may be
+    smaller); ``batch_size=None`` is one batch of all rows per epoch.
+    """
+    size = n_samples if batch_size is None else batch_size
+    return [order[start : start + size] for order in orders for start in range(0, n_samples, size)]
+
+
+def ref_train(X, y, loss, batches, ref_optimizer, lrs, delta=1.0, **hyper):  # type: ignore[no-untyped-def]
+    """Train ``[coef..., intercept]`` from zero with ``ref_optimizer`` over ``batches``.
+
+    Step ``t`` uses the mean gradient of batch ``t`` (from
+    :func:`ref_loss_and_grad`) and learning rate ``lrs[t]``; weight decay acts
+    on the coefficients only.  Returns the parameter trajectory.
+    """
+    n_features = X.shape[1]
+    batch_iter = iter(batches)
+
+    def grad_fn(params):  # type: ignore[no-untyped-def]
+        rows = next(batch_iter)
+        _, grad, grad_b = ref_loss_and_grad(X, y, params[:n_features], params[n_features], loss, delta, rows=rows)
+        return np.append(grad, grad_b)
+
+    return ref_optimizer(np.zeros(n_features + 1), grad_fn, lrs, n_decay=n_features, **hyper)
