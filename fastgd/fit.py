@@ -29,28 +29,19 @@ Conventions
 from __future__ import annotations
 
 import math
-import operator
-import time
 import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ._rng import stream_key
-from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_positive_scalar, raise_for_nonfinite
-from .kernels import full_loss, get_loss, gradient_workspace, n_row_blocks
-from .kernels.training import STATUS_DIVERGED, n_batches, permutation_into, run_steps
-from .optim import OPTIMIZERS, SGD
-from .schedules import resolve_schedule
+from ._validation import check_finite_scalar, raise_for_nonfinite
+from .trainer import STATUS_DIVERGED, Trainer, check_int
 
 __all__ = ["DivergenceWarning", "FitResult", "fit"]
 
 #: A loss above this multiple of the initial loss counts as divergence.
 DIVERGENCE_FACTOR = 1e10
-#: Streams of the counter-based generator used for the epochs' permutations
-#: (:mod:`fastgd._rng`); far from the streams that ``make_regression`` uses.
-SHUFFLE_STREAM = 1 << 40
 
 HISTORY_COLUMNS = ("epoch", "step", "samples_seen", "time_s", "loss", "lr")
 
@@ -100,102 +91,6 @@ class FitResult(NamedTuple):
     stop_reason: str
     compile_s: float
     coef_path: np.ndarray
-
-
-def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
-    try:
-        result = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if result < low or (high is not None and result > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {bound}, got {result}")
-    return result
-
-
-def _check_optimizer(optimizer: Any) -> Any:
-    if optimizer is None:
-        return SGD(lr=0.01)
-    if not isinstance(optimizer, tuple(OPTIMIZERS.values())):
-        raise ValueError(f"optimizer must be one of fastgd.{', fastgd.'.join(c.__name__ for c in OPTIMIZERS.values())}, got {optimizer!r}")
-    return optimizer
-
-
-class _Problem(NamedTuple):
-    """Everything the compiled loop needs, checked and allocated once."""
-
-    X: np.ndarray
-    y: np.ndarray
-    loss: Any
-    delta: Any
-    n_params: int
-    batch_size: int  # 0 = full batch
-    order: np.ndarray
-    grad_out: np.ndarray
-    workspace: tuple[np.ndarray, np.ndarray]
-    block_losses: np.ndarray
-
-
-class _Run:
-    """The mutable bookkeeping of one call to :func:`fit`."""
-
-    def __init__(self, problem: _Problem, optimizer: Any, schedule: Any, params: np.ndarray, epochs: int) -> None:
-        self.problem = problem
-        self.optimizer = optimizer
-        self.schedule = schedule
-        self.schedule_params = schedule.params()
-        self.params = params
-        self.state = optimizer.init(problem.n_params, params.dtype)
-        self.hyper = optimizer.hyper(params.dtype)
-        self.epochs = epochs
-        self.n_features = problem.X.shape[1]
-        self.rows: list[tuple[float, int, int, float, float, float]] = []
-        self.path: list[np.ndarray] = []
-        self.step = 0
-        self.train_time = 0.0
-
-    def objective(self) -> float:
-        p = self.problem
-        coef = self.params[: self.n_features]
-        value = full_loss(p.X, p.y, coef, self.params[self.n_features], p.loss, p.delta, p.block_losses)
-        weight_decay = float(getattr(self.optimizer, "weight_decay", 0.0))
-        if weight_decay:
-            value += 0.5 * weight_decay * float(np.dot(coef.astype(np.float64), coef.astype(np.float64)))
-        return float(value)
-
-    def record(self, epoch: float, samples_seen: int, lr: float) -> float:
-        value = self.objective()
-        self.rows.append((epoch, self.step, samples_seen, self.train_time, value, lr))
-        self.path.append(self.params.copy())
-        return value
-
-    def steps(self, epoch: int, first_batch: int, max_batches: int) -> tuple[int, float, int]:
-        p = self.problem
-        start = time.perf_counter()
-        done, lr, status = run_steps(
-            p.X, p.y, self.params, p.n_params, p.loss, p.delta,
-            self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
-            p.order, p.batch_size, first_batch, max_batches,
-            self.step, epoch, self.epochs, p.grad_out, p.workspace,
-        )  # fmt: skip
-        self.train_time += time.perf_counter() - start
-        self.step += done
-        return done, lr, status
-
-
-def _warm_up(problem: _Problem, optimizer: Any, schedule: Any, params: np.ndarray, epochs: int) -> float:
-    """Compile (or load from cache) every kernel the run uses, on a few rows; return seconds."""
-    start = time.perf_counter()
-    n_rows = min(problem.X.shape[0], 2)
-    order = problem.order[:0] if problem.order.shape[0] == 0 else np.empty(n_rows, np.int64)
-    batch = 0 if problem.batch_size == 0 else 1
-    tiny = problem._replace(X=problem.X[:n_rows], y=problem.y[:n_rows], order=order, batch_size=batch)
-    run = _Run(tiny, optimizer, schedule, params.copy(), epochs)
-    if order.shape[0]:
-        permutation_into(order, stream_key(0, SHUFFLE_STREAM))
-    run.steps(0, 0, 1)
-    run.objective()
-    return time.perf_counter() - start
 
 
 def fit(
@@ -270,103 +165,88 @@ def fit(
     >>> bool(abs(result.coef - data.coef).max() < 0.02)
     True
     """
-    loss_object = get_loss(loss)
-    delta_value = check_positive_scalar(delta, "delta")
-    X_c = as_float_matrix(X, "X")
-    n_samples, n_features = X_c.shape
-    dtype = X_c.dtype
-    y_c = as_float_vector(y, n_samples, dtype, "y", "n_samples")
-    optimizer = _check_optimizer(optimizer)
-    schedule = resolve_schedule(lr_schedule)
-    epochs = _check_int(epochs, "epochs", 1)
-    seed = _check_int(seed, "seed", 0)
-    n_iter_no_change = _check_int(n_iter_no_change, "n_iter_no_change", 1)
-    batch = 0 if batch_size is None else _check_int(batch_size, "batch_size", 1, n_samples)
     if record_every is not None:
-        record_every = _check_int(record_every, "record_every", 1)
+        record_every = check_int(record_every, "record_every", 1)
+    n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
     if tol is not None and check_finite_scalar(tol, "tol") < 0:
         raise ValueError(f"tol must be >= 0 or None, got {tol}")
-    for flag, name in ((shuffle, "shuffle"), (fit_intercept, "fit_intercept")):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise ValueError(f"{name} must be a bool, got {flag!r}")
-
-    params = np.zeros(n_features + 1, dtype=dtype)
-    if coef_init is not None:
-        params[:n_features] = as_float_vector(coef_init, n_features, dtype, "coef_init", "n_features")
-    params[n_features] = check_finite_scalar(intercept_init, "intercept_init")
-
-    shuffled = bool(shuffle) and batch != 0
-    workspace = gradient_workspace(n_samples if batch == 0 else 0, n_features, dtype)
-    problem = _Problem(
-        X=X_c, y=y_c, loss=loss_object, delta=dtype.type(delta_value),
-        n_params=n_features + 1 if fit_intercept else n_features, batch_size=batch,
-        order=np.empty(n_samples if shuffled else 0, np.int64), grad_out=np.empty(n_features + 1, dtype),
-        workspace=workspace, block_losses=np.empty(n_row_blocks(n_samples), np.float64),
+    trainer = Trainer(
+        X, y, loss=loss, optimizer=optimizer, batch_size=batch_size, shuffle=shuffle, seed=seed,
+        fit_intercept=fit_intercept, coef_init=coef_init, intercept_init=intercept_init,
+        lr_schedule=lr_schedule, epochs=epochs, delta=delta,
     )  # fmt: skip
-    compile_s = _warm_up(problem, optimizer, schedule, params, epochs)
-    return _train(problem, optimizer, schedule, params, epochs, seed, record_every, tol, n_iter_no_change, compile_s)
+    return _train(trainer, _Recorder(trainer), record_every, tol, n_iter_no_change)
+
+
+class _Recorder:
+    """History rows and parameter snapshots, evaluated outside the timed region."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.rows: list[tuple[float, int, int, float, float, float]] = []
+        self.path: list[np.ndarray] = []
+
+    def record(self, lr: float) -> float:
+        t = self.trainer
+        value = t.objective()
+        batches_done = t.step - t.epoch * t.batches_per_epoch  # steps into the current (unfinished) epoch
+        samples_seen = t.epoch * t.n_samples + min(batches_done * t.rows_per_batch, t.n_samples)
+        epoch = t.epoch + batches_done / t.batches_per_epoch
+        self.rows.append((epoch, t.step, samples_seen, t.train_time, value, lr))
+        self.path.append(t.params.copy())
+        return value
+
+    @property
+    def last_step(self) -> int:
+        return self.rows[-1][1]
 
 
 def _train(
-    problem: _Problem,
-    optimizer: Any,
-    schedule: Any,
-    params: np.ndarray,
-    epochs: int,
-    seed: int,
-    record_every: int | None,
-    tol: float | None,
-    n_iter_no_change: int,
-    compile_s: float,
+    trainer: Trainer, recorder: _Recorder, record_every: int | None, tol: float | None, n_iter_no_change: int
 ) -> FitResult:
-    run = _Run(problem, optimizer, schedule, params, epochs)
-    n_samples = problem.X.shape[0]
-    batches_per_epoch = n_batches(n_samples, problem.batch_size)
-    rows_per_batch = n_samples if problem.batch_size == 0 else problem.batch_size
-    initial = run.record(0.0, 0, schedule.lr_at(optimizer.lr, 0, 0, epochs))
+    lr = trainer.lr_at_start()
+    initial = recorder.record(lr)
     if not math.isfinite(initial):
-        raise_for_nonfinite(problem.X, "X")
+        raise_for_nonfinite(trainer.buffers.X, "X")
         raise ValueError(f"the initial loss is not finite ({initial}); check the scale of X, y and coef_init")
-
     diverged_reason = ""
     converged = False
     best, stale = math.inf, 0
-    epoch = 0
-    while epoch < epochs and not diverged_reason and not converged:
-        if problem.order.shape[0]:
-            start = time.perf_counter()
-            permutation_into(problem.order, stream_key(seed, SHUFFLE_STREAM + epoch))
-            run.train_time += time.perf_counter() - start
-        batch = 0
-        value = math.nan
-        while batch < batches_per_epoch:
-            chunk = batches_per_epoch - batch if record_every is None else record_every - run.step % record_every
-            done, lr, status = run.steps(epoch, batch, chunk)
+    while trainer.epoch < trainer.epochs and not diverged_reason and not converged:
+        trainer.shuffle_epoch()
+        batch, value = 0, math.nan
+        while batch < trainer.batches_per_epoch and not diverged_reason:
+            chunk = trainer.batches_per_epoch - batch
+            if record_every is not None:
+                chunk = min(chunk, record_every - trainer.step % record_every)
+            done, lr, status = trainer.steps(batch, chunk)
             batch += done
             if status == STATUS_DIVERGED:
-                diverged_reason = f"diverged: non-finite loss at step {run.step + 1} (epoch {epoch})"
-                break
-            if record_every is not None and run.step % record_every == 0:
-                value = run.record(epoch + batch / batches_per_epoch, epoch * n_samples + min(batch * rows_per_batch, n_samples), lr)
-                diverged_reason = _divergence(value, initial, run.step)
-                if diverged_reason:
-                    break
-        epoch += 1
+                diverged_reason = f"diverged: non-finite loss at step {trainer.step + 1} (epoch {trainer.epoch})"
+            elif record_every is not None and trainer.step % record_every == 0 and batch < trainer.batches_per_epoch:
+                value = recorder.record(lr)
+                diverged_reason = _divergence(value, initial, trainer.step)
+        trainer.epoch += 1
         if diverged_reason:
             break
-        if record_every is None:
-            value = run.record(float(epoch), epoch * n_samples, lr)
-        elif tol is not None and run.rows[-1][1] != run.step:
-            value = run.objective()
-        diverged_reason = _divergence(value, initial, run.step) if (record_every is None or tol is not None) else ""
+        evaluated = True
+        if record_every is None or trainer.step % record_every == 0:
+            value = recorder.record(lr)
+        elif tol is not None:
+            value = trainer.objective()
+        else:
+            evaluated = False
+        if evaluated:
+            diverged_reason = _divergence(value, initial, trainer.step)
         if tol is not None and not diverged_reason:
             stale = stale + 1 if value > best - tol else 0
             best = min(best, value)
             converged = stale >= n_iter_no_change
-
-    if not diverged_reason and run.rows[-1][1] != run.step:
-        run.record(float(epoch), epoch * n_samples, lr)  # the end point, when it fell between records
-    return _result(run, epoch, diverged_reason, converged, compile_s)
+    if not diverged_reason and recorder.last_step != trainer.step:
+        value = recorder.record(lr)  # the end point, when it fell between records
+        diverged_reason = _divergence(value, initial, trainer.step)
+        converged = converged and not diverged_reason
+    return _result(trainer, recorder, diverged_reason, converged)
 
 
 def _divergence(value: float, initial: float, step: int) -> str:
@@ -377,19 +257,25 @@ def _divergence(value: float, initial: float, step: int) -> str:
     return ""
 
 
-def _result(run: _Run, n_epochs: int, diverged_reason: str, converged: bool, compile_s: float) -> FitResult:
-    history = pd.DataFrame(run.rows, columns=list(HISTORY_COLUMNS))
-    path = np.array(run.path)
+def _result(trainer: Trainer, recorder: _Recorder, diverged_reason: str, converged: bool) -> FitResult:
+    history = pd.DataFrame(recorder.rows, columns=list(HISTORY_COLUMNS))
+    path = np.array(recorder.path)
     if diverged_reason:
-        finite = np.isfinite(history["loss"].to_numpy()) & (history["loss"].to_numpy() <= DIVERGENCE_FACTOR * history["loss"].iloc[0])
-        last_good = int(np.flatnonzero(finite)[-1])
+        losses = history["loss"].to_numpy()
+        sane = np.isfinite(losses) & (losses <= DIVERGENCE_FACTOR * losses[0])
+        last_good = int(np.flatnonzero(sane)[-1])
         final = path[last_good]
-        warnings.warn(f"training {diverged_reason}; returning the parameters of step {int(history['step'].iloc[last_good])}", DivergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"training {diverged_reason}; returning the parameters of step {int(history['step'].iloc[last_good])}",
+            DivergenceWarning,
+            stacklevel=3,
+        )
     else:
-        final = run.params
-    stop_reason = diverged_reason or ("tol" if converged else "max_epochs")
-    d = run.n_features
+        final = trainer.params
+    d = trainer.n_features
     return FitResult(
-        coef=final[:d].copy(), intercept=float(final[d]), history=history, n_epochs=n_epochs, n_steps=run.step,
-        converged=converged, diverged=bool(diverged_reason), stop_reason=stop_reason, compile_s=compile_s, coef_path=path,
+        coef=final[:d].copy(), intercept=float(final[d]), history=history, n_epochs=trainer.epoch,
+        n_steps=trainer.step, converged=converged, diverged=bool(diverged_reason),
+        stop_reason=diverged_reason or ("tol" if converged else "max_epochs"),
+        compile_s=trainer.compile_s, coef_path=path,
     )  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 
 import fastgd
 from fastgd._rng import stream_key
-from fastgd.fit import SHUFFLE_STREAM
+from fastgd.trainer import SHUFFLE_STREAM
 from fastgd.kernels.training import permutation_into
 
 from . import naive
@@ -331,3 +331,24 @@ def test_each_method_learns(small):
             optimizer, batch_size = fastgd.method(name)
             result = fastgd.fit(X, y, optimizer=optimizer, batch_size=batch_size, epochs=20)
             assert result.history["loss"].iloc[-1] < 0.5 * start, name
+
+
+@pytest.mark.parametrize("record_every", [None, 1, 3, 1000])
+def test_divergence_detected_whatever_the_recording(small, record_every):
+    X, y = small
+    with pytest.warns(fastgd.DivergenceWarning):
+        result = fastgd.fit(X, y * 1e3, optimizer=fastgd.SGD(lr=3.0), batch_size=50, epochs=40, record_every=record_every)
+    assert result.diverged and np.isfinite(result.coef).all()
+    assert np.isfinite(result.history["loss"].iloc[-1]) or result.history["loss"].size > 1
+
+
+def test_trainer_runs_whole_epochs(small):
+    from fastgd.trainer import STATUS_OK, Trainer
+
+    X, y = small
+    trainer = Trainer(X, y, optimizer=fastgd.Adam(lr=0.05), batch_size=16, seed=4)
+    assert trainer.run_epoch() == STATUS_OK and trainer.run_epoch() == STATUS_OK
+    assert (trainer.epoch, trainer.step) == (2, 2 * 13)
+    result = fastgd.fit(X, y, optimizer=fastgd.Adam(lr=0.05), batch_size=16, seed=4, epochs=2)
+    np.testing.assert_array_equal(trainer.coef, result.coef)
+    assert trainer.compile_s >= 0 and trainer.train_time > 0

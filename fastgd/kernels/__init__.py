@@ -1,9 +1,19 @@
 """Public Numba kernels: callable from Python and from your own ``@njit`` code.
 
-Every name here is a compiled Numba function that assumes clean input (see the
-docstring of each for shapes, dtypes and which arguments it overwrites).  The
-functions in the top-level :mod:`fastgd` namespace validate and coerce their
-arguments and then call these.
+Every function here is compiled under fastgd's Numba policy (:mod:`fastgd._jit`)
+and assumes clean input; each docstring gives shapes, dtypes, which arguments
+it overwrites and whether it runs in parallel.  The functions in the top-level
+:mod:`fastgd` namespace validate and coerce their arguments and then call these.
+
+* losses: :func:`l2`, :func:`l1`, :func:`huber` (scalar kernels), the registry
+  :data:`LOSSES` of loss objects, :func:`pointwise`;
+* gradients: :func:`full_loss_grad` (parallel, one pass), :func:`full_loss`
+  (parallel), :func:`predict_into` (parallel), :func:`slice_loss_grad`,
+  :func:`rows_loss_grad`, :func:`block_loss_grad` (serial, allocation-free);
+* optimizers: ``*_update`` kernels over ``*State``/``*Hyper`` NamedTuples and
+  :func:`apply_update`;
+* training: :func:`run_steps` (the compiled epoch loop) and
+  :func:`permutation_into`.
 """
 
 from .gradients import (
@@ -18,13 +28,44 @@ from .gradients import (
     slice_loss_grad,
 )
 from .losses import LOSSES, HuberLoss, L1Loss, L2Loss, get_loss, huber, l1, l2, pointwise
+from .optim import (
+    AdagradHyper,
+    AdagradState,
+    AdamHyper,
+    AdamState,
+    AdamWHyper,
+    RMSpropHyper,
+    RMSpropState,
+    SGDHyper,
+    SGDState,
+    adagrad_update,
+    adam_update,
+    adamw_update,
+    apply_update,
+    rmsprop_update,
+    sgd_update,
+)
+from .training import n_batches, permutation_into, run_steps
 
 __all__ = [
     "LOSSES",
+    "ROW_BLOCK",
+    "AdagradHyper",
+    "AdagradState",
+    "AdamHyper",
+    "AdamState",
+    "AdamWHyper",
     "HuberLoss",
     "L1Loss",
     "L2Loss",
-    "ROW_BLOCK",
+    "RMSpropHyper",
+    "RMSpropState",
+    "SGDHyper",
+    "SGDState",
+    "adagrad_update",
+    "adam_update",
+    "adamw_update",
+    "apply_update",
     "block_loss_grad",
     "full_loss",
     "full_loss_grad",
@@ -33,9 +74,14 @@ __all__ = [
     "huber",
     "l1",
     "l2",
+    "n_batches",
     "n_row_blocks",
+    "permutation_into",
     "pointwise",
     "predict_into",
+    "rmsprop_update",
     "rows_loss_grad",
+    "run_steps",
+    "sgd_update",
     "slice_loss_grad",
 ]
