@@ -140,7 +140,7 @@ class Trainer:
         self.buffers = _Buffers(
             X=X_c, y=y_c, loss=loss_object, delta=dtype.type(delta_value),
             n_params=n_features + 1 if fit_intercept else n_features, batch_size=batch,
-            order=np.empty(n_samples if shuffled else 0, np.int64), grad_out=np.empty(n_features + 1, dtype),
+            order=np.arange(n_samples if shuffled else 0, dtype=np.int64), grad_out=np.empty(n_features + 1, dtype),
             workspace=gradient_workspace(n_samples if batch == 0 else 0, n_features, dtype),
             block_losses=np.empty(n_row_blocks(n_samples), np.float64),
         )  # fmt: skip
@@ -163,7 +163,7 @@ class Trainer:
         """Run one step on two rows so that every kernel is compiled or loaded from cache."""
         start = time.perf_counter()
         full, n_rows = self.buffers, min(self.n_samples, 2)
-        order = full.order[:0] if full.order.shape[0] == 0 else np.empty(n_rows, np.int64)
+        order = full.order[:n_rows]  # length 0 (identity order) or the first rows of a valid order
         self.buffers = full._replace(
             X=full.X[:n_rows], y=full.y[:n_rows], order=order, batch_size=0 if full.batch_size == 0 else 1
         )

@@ -352,3 +352,18 @@ def test_trainer_runs_whole_epochs(small):
     result = fastgd.fit(X, y, optimizer=fastgd.Adam(lr=0.05), batch_size=16, seed=4, epochs=2)
     np.testing.assert_array_equal(trainer.coef, result.coef)
     assert trainer.compile_s >= 0 and trainer.train_time > 0
+
+
+def test_trainer_steps_before_any_shuffle_use_a_valid_order(small):
+    """The row order starts as the identity, so stepping before shuffle_epoch is safe."""
+    from fastgd.trainer import STATUS_OK, Trainer
+
+    X, y = small
+    trainer = Trainer(X, y, optimizer=fastgd.SGD(lr=0.01), batch_size=1)
+    np.testing.assert_array_equal(np.sort(trainer.buffers.order), np.arange(len(y)))
+    assert trainer.steps(0, len(y))[2] == STATUS_OK
+    in_order = fastgd.fit(X, y, optimizer=fastgd.SGD(lr=0.01), batch_size=1, epochs=1, shuffle=False)
+    assert np.isfinite(trainer.coef).all()
+    assert fastgd.loss_value(X, y, trainer.coef, trainer.intercept) == pytest.approx(
+        fastgd.loss_value(X, y, in_order.coef, in_order.intercept), rel=0.2
+    )
