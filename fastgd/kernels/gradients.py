@@ -104,6 +104,29 @@ def _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: i
     return value
 
 
+@jit(inline="always")
+def _write_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: ignore[no-untyped-def]
+    """Overwrite ``grad_out`` with row ``i``'s gradient; return its loss value.
+
+    The first row of a batch starts the sum this way, which saves zeroing
+    ``grad_out`` (a pass that costs as much as the row itself for SGD).
+    """
+    n_features = X.shape[1]
+    value, slope = pointwise(loss, _residual(X, y, coef, intercept, i), delta)
+    for j in range(n_features):
+        grad_out[j] = slope * X[i, j]
+    grad_out[n_features] = slope
+    return value
+
+
+@jit(inline="always")
+def _scale_to_mean(grad_out, count):  # type: ignore[no-untyped-def]
+    """Divide the sums in ``grad_out`` by ``count`` (nothing to do for one row)."""
+    if count > 1:
+        for j in range(grad_out.shape[0]):
+            grad_out[j] /= count
+
+
 @jit()
 def block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out):  # type: ignore[no-untyped-def]
     """Sum (not mean) of losses and gradients over the rows ``start:stop``.
@@ -125,10 +148,22 @@ def block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out): 
     float
         ``sum_i value(r_i)`` in float64.
     """
-    for j in range(grad_out.shape[0]):
-        grad_out[j] = 0
-    total = 0.0
-    for i in range(start, stop):
+    return _block_sums(X, y, coef, intercept, loss, delta, start, stop, grad_out)
+
+
+@jit(inline="always")
+def _block_sums(X, y, coef, intercept, loss, delta, start, stop, grad_out):  # type: ignore[no-untyped-def]
+    """Body of :func:`block_loss_grad`, inlined where it is called serially.
+
+    (A ``prange`` body calls the non-inlined :func:`block_loss_grad` instead:
+    with the loops in a separate function it compiles to faster code.)
+    """
+    if stop <= start:
+        for j in range(grad_out.shape[0]):
+            grad_out[j] = 0
+        return 0.0
+    total = _write_row(X, y, coef, intercept, loss, delta, start, grad_out)
+    for i in range(start + 1, stop):
         total += _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out)
     return total
 
@@ -186,7 +221,7 @@ def _combine_blocks(block_grads, block_losses, n_samples, grad_out):  # type: ig
     return total / n_samples
 
 
-@jit()
+@jit(inline="always")
 def slice_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out):  # type: ignore[no-untyped-def]
     """Mean loss and gradient over the contiguous rows ``start:stop`` (serial).
 
@@ -194,14 +229,13 @@ def slice_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out): 
     **overwritten** with the mean gradient; returns the mean loss (float64).
     Allocates nothing.  ``stop > start`` is assumed.
     """
-    total = block_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out)
+    total = _block_sums(X, y, coef, intercept, loss, delta, start, stop, grad_out)
     count = stop - start
-    for j in range(grad_out.shape[0]):
-        grad_out[j] /= count
+    _scale_to_mean(grad_out, count)
     return total / count
 
 
-@jit()
+@jit(inline="always")
 def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type: ignore[no-untyped-def]
     """Mean loss and gradient over the rows ``X[rows]`` (serial).
 
@@ -210,14 +244,11 @@ def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type:
     ``(d + 1,)``) is **overwritten** with the mean gradient; returns the mean
     loss (float64).  Allocates nothing.  ``len(rows) > 0`` is assumed.
     """
-    for j in range(grad_out.shape[0]):
-        grad_out[j] = 0
-    total = 0.0
-    for k in range(rows.shape[0]):
+    total = _write_row(X, y, coef, intercept, loss, delta, rows[0], grad_out)
+    for k in range(1, rows.shape[0]):
         total += _accumulate_row(X, y, coef, intercept, loss, delta, rows[k], grad_out)
     count = rows.shape[0]
-    for j in range(grad_out.shape[0]):
-        grad_out[j] /= count
+    _scale_to_mean(grad_out, count)
     return total / count
 
 
@@ -261,7 +292,7 @@ def _predict_rows(X, coef, intercept, start, stop, out):  # type: ignore[no-unty
 
 @jit(parallel=True)
 def predict_into(X, coef, intercept, out):  # type: ignore[no-untyped-def]
-    """``out[:] = X @ coef + intercept`` in one parallel pass; ``out`` is **overwritten**."""
+    """``out[:] = X @ coef + intercept`` (``out`` of shape (n,)) in one parallel pass; ``out`` is **overwritten**."""
     n_samples = X.shape[0]
     n_blocks = (n_samples + ROW_BLOCK - 1) // ROW_BLOCK
     for b in numba.prange(n_blocks):

@@ -25,9 +25,10 @@ import numpy as np
 
 from .._jit import jit
 from .._rng import counter_bits
-from .gradients import full_loss_grad, rows_loss_grad, slice_loss_grad
-from .optim import apply_update
 from ..schedules import learning_rate
+from .gradients import _residual, full_loss_grad, rows_loss_grad, slice_loss_grad
+from .losses import pointwise
+from .optim import apply_update, is_plain_sgd
 
 __all__ = ["STATUS_DIVERGED", "STATUS_OK", "n_batches", "permutation_into", "run_steps"]
 
@@ -47,7 +48,7 @@ def n_batches(n_samples: int, batch_size: int) -> int:
 
 @jit()
 def permutation_into(order, key):  # type: ignore[no-untyped-def]
-    """Overwrite ``order`` (int64, length ``n``) with a permutation of ``0..n-1``.
+    """Overwrite ``order`` (int64, shape (n,)) with a permutation of ``0..n-1``.
 
     Fisher–Yates driven by the counter-based generator: swap ``i`` with
     ``counter_bits(key, i) mod (i + 1)`` for ``i = n-1 .. 1``, so the
@@ -114,10 +115,14 @@ def run_steps(  # type: ignore[no-untyped-def]
         finite (that step's update is not applied).
     """
     n_samples, n_features = X.shape
+    stop_batch = min(n_batches(n_samples, batch_size), first_batch + max_batches)
+    if batch_size == 1 and is_plain_sgd(hyper):
+        return _plain_sgd_steps(
+            X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch, n_epochs
+        )
     coef = params[:n_features]
     train = params[:n_params]
     grad = grad_out[:n_params]
-    stop_batch = min(n_batches(n_samples, batch_size), first_batch + max_batches)
     lr = base_lr
     for k in range(first_batch, stop_batch):
         step = step0 + (k - first_batch) + 1
@@ -135,4 +140,33 @@ def run_steps(  # type: ignore[no-untyped-def]
         if not np.isfinite(value):
             return k - first_batch, lr, STATUS_DIVERGED
         apply_update(train, grad, state, hyper, step, lr, n_decay)
+    return stop_batch - first_batch, lr, STATUS_OK
+
+
+@jit()
+def _plain_sgd_steps(  # type: ignore[no-untyped-def]
+    X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch, n_epochs
+):
+    """Per-sample plain SGD with the gradient and the update fused in one pass over the row.
+
+    The same arithmetic as the generic path (``g_j = slope * x_j`` then
+    ``w_j -= lr * g_j``) without materialising the gradient vector: for one
+    sample the gradient is only a scaled copy of the row, and writing it out
+    and reading it back costs as much as the step itself.
+    """
+    n_features = X.shape[1]
+    coef = params[:n_features]
+    lr = base_lr
+    for k in range(first_batch, stop_batch):
+        step = step0 + (k - first_batch) + 1
+        lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
+        i = k if order.shape[0] == 0 else order[k]
+        value, slope = pointwise(loss, _residual(X, y, coef, params[n_features], i), delta)
+        if not np.isfinite(value):
+            return k - first_batch, lr, STATUS_DIVERGED
+        lr_ = params.dtype.type(lr)
+        for j in range(n_features):
+            params[j] = params[j] - lr_ * (slope * X[i, j])
+        if n_params > n_features:
+            params[n_features] = params[n_features] - lr_ * slope
     return stop_batch - first_batch, lr, STATUS_OK
