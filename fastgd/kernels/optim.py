@@ -214,8 +214,14 @@ def sgd_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[n
     See the module docstring for the arguments.
     """
     momentum, dampening, weight_decay, nesterov = hyper
-    buf = state.momentum_buffer
     lr_ = params.dtype.type(lr)
+    if momentum == 0 and weight_decay == 0:
+        # Plain SGD, the per-sample hot path: a branch-free loop that vectorises
+        # (and no state buffer is touched, which saves reference counting per step).
+        for j in range(params.shape[0]):
+            params[j] = params[j] - lr_ * grad[j]
+        return
+    buf = state.momentum_buffer
     keep = params.dtype.type(1.0) - dampening
     use_momentum = momentum != 0
     first = step <= 1
@@ -288,7 +294,7 @@ def adamw_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore
     """One in-place AdamW step (``torch.optim.AdamW``, decoupled weight decay).
 
     ``params[:n_decay] *= 1 - lr * weight_decay``, then the :func:`adam_update`
-    rule with ``weight_decay = 0``.  Same state type as Adam; hyper-parameters
+    rule with ``weight_decay = 0``.  Same state (shapes) as Adam; hyper-parameters
     :class:`AdamWHyper` (or :class:`AdamHyper`: the fields are the same).
     """
     _adam_step(params, grad, state, hyper, step, lr, n_decay, True)
@@ -344,7 +350,7 @@ def rmsprop_update(params, grad, state, hyper, step, lr, n_decay):  # type: igno
 def adagrad_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
     """One in-place Adagrad step (``torch.optim.Adagrad``).
 
-    With ``t = step``::
+    With ``t = step`` and ``state.sum`` of shape (n,)::
 
         g = grad + weight_decay * params    (only params[:n_decay])
         clr = lr / (1 + (t - 1) * lr_decay)
@@ -375,7 +381,7 @@ _KERNEL_OF: dict[type, Any] = {
 
 
 def apply_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
-    """Run the update kernel that ``hyper``'s class belongs to (same arguments).
+    """Run, in place, the update kernel that ``hyper``'s class belongs to (same arguments and shapes).
 
     Callable from Python and from ``@njit`` code, where the kernel is chosen at
     compile time from the hyper-parameter tuple's class.  A loop that calls
@@ -388,11 +394,29 @@ def apply_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore
 
 @overload(apply_update, inline="always")
 def _apply_update_overload(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
-    if isinstance(hyper, types.BaseNamedTuple) and hyper.instance_class in _KERNEL_OF:
-        kernel = _KERNEL_OF[hyper.instance_class]
+    # ``instance_class`` is set on Numba's named-tuple types but missing from their stubs.
+    if isinstance(hyper, types.BaseNamedTuple) and hyper.instance_class in _KERNEL_OF:  # type: ignore[attr-defined]
+        kernel = _KERNEL_OF[hyper.instance_class]  # type: ignore[attr-defined]
 
         def impl(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
             kernel(params, grad, state, hyper, step, lr, n_decay)
 
         return impl
     return None
+
+
+def is_plain_sgd(hyper):  # type: ignore[no-untyped-def]
+    """True when ``hyper`` describes SGD without momentum or weight decay: ``params -= lr * grad``.
+
+    Callable from Python and from ``@njit`` code, where it is ``False`` at
+    compile time for every other optimizer.  The training loop uses it to fuse
+    the per-sample gradient and update of plain SGD into one pass.
+    """
+    return isinstance(hyper, SGDHyper) and hyper.momentum == 0 and hyper.weight_decay == 0
+
+
+@overload(is_plain_sgd, inline="always")
+def _is_plain_sgd_overload(hyper):  # type: ignore[no-untyped-def]
+    if isinstance(hyper, types.BaseNamedTuple) and hyper.instance_class is SGDHyper:  # type: ignore[attr-defined]
+        return lambda hyper: hyper.momentum == 0 and hyper.weight_decay == 0
+    return lambda hyper: False
