@@ -5,7 +5,8 @@ lives here and nowhere else:
 
 ``cache=True``
     Compiled machine code is written next to the sources (``__pycache__``) and
-    reloaded by later processes in a fraction of a second.
+    reloaded by later processes in a fraction of a second; it is invalidated
+    when any fastgd source file changes (:mod:`fastgd._cache`).
 ``error_model="numpy"``
     Division by zero gives ``inf``/``nan`` as in NumPy instead of raising, and
     divisions compile without a zero check.
@@ -26,11 +27,16 @@ Kernels never set the number of threads; they use whatever
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numba
 
+from ._cache import install_package_cache_locator
+
 __all__ = ["FASTMATH", "jit"]
+
+# Cached kernels inline code from other fastgd modules: key the cache on all of them.
+install_package_cache_locator()
 
 #: LLVM fast-math flags used by every kernel: everything except ``nnan``,
 #: ``ninf`` (which would hide NaN/inf) and ``afn`` (approximate functions).
@@ -39,7 +45,7 @@ FASTMATH: frozenset[str] = frozenset({"reassoc", "contract", "nsz", "arcp"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def jit(*, parallel: bool = False, inline: str = "never") -> Callable[[F], F]:
+def jit(*, parallel: bool = False, inline: Literal["never", "always"] = "never") -> Callable[[F], F]:
     """Return a decorator that compiles a function under fastgd's Numba policy.
 
     Parameters
@@ -56,7 +62,7 @@ def jit(*, parallel: bool = False, inline: str = "never") -> Callable[[F], F]:
         ``numba.njit`` configured with ``cache=True``,
         ``error_model="numpy"`` and :data:`FASTMATH`.
     """
-    return numba.njit(  # type: ignore[no-any-return]
+    decorator = numba.njit(
         cache=True,
         error_model="numpy",
         fastmath=set(FASTMATH),
@@ -64,3 +70,5 @@ def jit(*, parallel: bool = False, inline: str = "never") -> Callable[[F], F]:
         inline=inline,
         nogil=True,
     )
+    # The decorated function is a Numba dispatcher, called like the original.
+    return cast("Callable[[F], F]", decorator)
