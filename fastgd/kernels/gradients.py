@@ -105,6 +105,30 @@ def _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: i
 
 
 @jit(inline="always")
+def _accumulate_four_rows(X, y, coef, intercept, loss, delta, i0, i1, i2, i3, grad_out):  # type: ignore[no-untyped-def]
+    """Add the gradients of rows ``i0..i3`` to ``grad_out``; return the sum of their loss values."""
+    n_features = X.shape[1]
+    r0 = intercept - y[i0]
+    r1 = intercept - y[i1]
+    r2 = intercept - y[i2]
+    r3 = intercept - y[i3]
+    for j in range(n_features):
+        c = coef[j]
+        r0 += X[i0, j] * c
+        r1 += X[i1, j] * c
+        r2 += X[i2, j] * c
+        r3 += X[i3, j] * c
+    v0, s0 = pointwise(loss, r0, delta)
+    v1, s1 = pointwise(loss, r1, delta)
+    v2, s2 = pointwise(loss, r2, delta)
+    v3, s3 = pointwise(loss, r3, delta)
+    for j in range(n_features):
+        grad_out[j] += (s0 * X[i0, j] + s1 * X[i1, j]) + (s2 * X[i2, j] + s3 * X[i3, j])
+    grad_out[n_features] += (s0 + s1) + (s2 + s3)
+    return (v0 + v1) + (v2 + v3)
+
+
+@jit(inline="always")
 def _write_row(X, y, coef, intercept, loss, delta, i, grad_out):  # type: ignore[no-untyped-def]
     """Overwrite ``grad_out`` with row ``i``'s gradient; return its loss value.
 
@@ -244,10 +268,17 @@ def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type:
     ``(d + 1,)``) is **overwritten** with the mean gradient; returns the mean
     loss (float64).  Allocates nothing.  ``len(rows) > 0`` is assumed.
     """
-    total = _write_row(X, y, coef, intercept, loss, delta, rows[0], grad_out)
-    for k in range(1, rows.shape[0]):
-        total += _accumulate_row(X, y, coef, intercept, loss, delta, rows[k], grad_out)
     count = rows.shape[0]
+    total = _write_row(X, y, coef, intercept, loss, delta, rows[0], grad_out)
+    k = 1
+    # Four rows at a time: their residuals are independent dot products, so the
+    # four (randomly placed) rows are fetched from memory concurrently.
+    while k + 4 <= count:
+        total += _accumulate_four_rows(X, y, coef, intercept, loss, delta, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], grad_out)
+        k += 4
+    while k < count:
+        total += _accumulate_row(X, y, coef, intercept, loss, delta, rows[k], grad_out)
+        k += 1
     _scale_to_mean(grad_out, count)
     return total / count
 
