@@ -22,13 +22,18 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from numba.core import caching
 
 __all__ = ["install_package_cache_locator", "package_stamp"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _locator_classes() -> list[Any]:
+    """Numba's list of cache locator classes, tried in order (mutable, shared)."""
+    return cast("list[Any]", caching.CacheImpl._locator_classes)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +72,7 @@ class PackageCacheLocator(caching._CacheLocator):
             return None
         if not inside:
             return None
-        for inner_class in caching.CacheImpl._locator_classes:
+        for inner_class in _locator_classes():
             if inner_class is cls:
                 continue
             inner = inner_class.from_function(py_func, py_file)
@@ -80,6 +85,6 @@ def install_package_cache_locator() -> None:
     """Put :class:`PackageCacheLocator` first in Numba's locator list (idempotent)."""
     if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES"):
         return  # the user chose the locators explicitly
-    classes = caching.CacheImpl._locator_classes
+    classes = _locator_classes()
     if PackageCacheLocator not in classes:
         classes.insert(0, PackageCacheLocator)

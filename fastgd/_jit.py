@@ -38,6 +38,12 @@ __all__ = ["FASTMATH", "jit"]
 # Cached kernels inline code from other fastgd modules: key the cache on all of them.
 install_package_cache_locator()
 
+# numba/numba#8578: a serial kernel loaded from the cache that calls a parallel
+# one (the training loop calls the full-batch gradient) does not start Numba's
+# thread pool, and the first parallel region then segfaults.  Reading the
+# thread count starts the pool; it does not change it.
+numba.get_num_threads()
+
 #: LLVM fast-math flags used by every kernel: everything except ``nnan``,
 #: ``ninf`` (which would hide NaN/inf) and ``afn`` (approximate functions).
 FASTMATH: frozenset[str] = frozenset({"reassoc", "contract", "nsz", "arcp"})

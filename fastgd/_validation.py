@@ -72,7 +72,9 @@ def as_float_matrix(X: Any, name: str = "X") -> np.ndarray:
     """
     array = np.asarray(X)
     if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (n_samples, n_features), got {array.ndim}-D with shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got {array.ndim}-D with shape {array.shape}"
+        )
     if array.shape[0] < 1:
         raise ValueError(f"{name} is empty: it has 0 samples (shape {array.shape})")
     if array.shape[1] < 1:

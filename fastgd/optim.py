@@ -80,10 +80,10 @@ def _check(name: str, value: Any, ok: Any, requirement: str) -> float:
     """``value`` as a finite float with ``ok(value)`` true, else ``ValueError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be finite and {requirement}, got {value!r}")
-    return value
+    result = float(value)
+    if not math.isfinite(result) or not ok(result):
+        raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
+    return result
 
 
 def _check_lr(lr: Any) -> float:
@@ -139,7 +139,9 @@ class _Described:
         if n_params < 0:
             raise ValueError(f"n_params must be >= 0, got {n_params}")
         dt = _float_dtype(dtype)
-        return self._state(*(np.full(size, self._fill_value(), dtype=dt) for size in self._buffer_sizes(n_params)))
+        buffers = (np.full(size, self._fill_value(), dtype=dt) for size in self._buffer_sizes(n_params))
+        state: NamedTuple = self._state(*buffers)
+        return state
 
     def step(
         self,
@@ -174,7 +176,7 @@ class _Described:
         n = params.shape[0]
         if type(state) is not self._state:
             raise ValueError(f"state must be a {self._state.__name__}, got {type(state).__name__}")
-        for field, buf, size in zip(state._fields, state, self._buffer_sizes(n)):
+        for field, buf, size in zip(state._fields, state, self._buffer_sizes(n), strict=True):
             if not isinstance(buf, np.ndarray) or buf.shape != (size,) or buf.dtype != dt:
                 raise ValueError(f"state.{field} must be a ({size},) {dt} array")
         step = operator.index(step)

@@ -142,14 +142,18 @@ class Schedule(Protocol):
         """``(kind, constant)``: :data:`N_PARAMS` floats, passed to :attr:`kernel`."""
         ...
 
+    def lr_at(self, base_lr: float, step: int, epoch: int, n_epochs: int) -> float:
+        """The rate at 0-based ``step`` of 0-based ``epoch`` in a run of ``n_epochs``."""
+        ...
+
 
 def _finite(name: str, value: Any, ok: Any, requirement: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be finite and {requirement}, got {value!r}")
-    return value
+    result = float(value)
+    if not math.isfinite(result) or not ok(result):
+        raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
+    return result
 
 
 class _Described:
@@ -232,7 +236,9 @@ class ExponentialDecay(_Described):
 
 @dataclass(frozen=True)
 class CosineAnnealing(_Described):
-    r"""Per epoch, over the run's :math:`E` epochs (PyTorch's ``CosineAnnealingLR``, ``T_max = E``):
+    r"""Cosine annealing, per epoch over the run's :math:`E` epochs (PyTorch's ``CosineAnnealingLR``).
+
+    With ``T_max = E``:
 
     .. math::
 

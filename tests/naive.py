@@ -77,7 +77,7 @@ def ref_predict(X: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray
 
 
 def ref_numeric_grad(
-    f: "callable[[np.ndarray], float]",  # type: ignore[valid-type]
+    f: callable[[np.ndarray], float],  # type: ignore[valid-type]
     params: np.ndarray,
     step: float = 1e-6,
 ) -> np.ndarray:
@@ -122,7 +122,10 @@ def _ref_run(params0, grad_fn, lrs, n_decay, weight_decay, rule):  # type: ignor
 
 
 def ref_sgd(params0, grad_fn, lrs, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, n_decay=None):  # type: ignore[no-untyped-def]
-    """SGD: ``g += wd*p``; ``b_1 = g``, ``b_t = mu*b + (1-tau)*g``; ``g = g + mu*b`` (Nesterov) or ``b``; ``p -= lr*g``."""
+    """SGD: ``g += wd*p``; ``b_1 = g``, ``b_t = mu*b + (1-tau)*g``; ``g = g + mu*b`` (Nesterov) or ``b``.
+
+    Then ``p -= lr*g``.
+    """
     buf = np.zeros(np.size(params0))
 
     def rule(t, lr, g, p, wd, k):  # type: ignore[no-untyped-def]
@@ -135,7 +138,9 @@ def ref_sgd(params0, grad_fn, lrs, momentum=0.0, dampening=0.0, nesterov=False, 
     return _ref_run(params0, grad_fn, lrs, n_decay, weight_decay, rule)
 
 
-def ref_adam(params0, grad_fn, lrs, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, n_decay=None, decoupled=False):  # type: ignore[no-untyped-def]
+def ref_adam(
+    params0, grad_fn, lrs, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, n_decay=None, decoupled=False
+):  # type: ignore[no-untyped-def]
     """Adam (``decoupled=False``) or AdamW (``decoupled=True``), transcribed from the maths.
 
     ``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g**2``, ``vhat = max(vhat, v)``
@@ -166,7 +171,9 @@ def ref_adamw(params0, grad_fn, lrs, betas=(0.9, 0.999), eps=1e-8, weight_decay=
     return ref_adam(params0, grad_fn, lrs, betas, eps, weight_decay, amsgrad, n_decay, decoupled=True)
 
 
-def ref_rmsprop(params0, grad_fn, lrs, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, n_decay=None):  # type: ignore[no-untyped-def]
+def ref_rmsprop(
+    params0, grad_fn, lrs, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, n_decay=None
+):  # type: ignore[no-untyped-def]
     """RMSprop: ``s = a*s + (1-a)*g**2``; centred ``ga = a*ga + (1-a)*g``,
     ``avg = sqrt(s - ga**2) + eps`` else ``sqrt(s) + eps``; momentum
     ``b = mu*b + g/avg``, ``p -= lr*b``, else ``p -= lr*g/avg``."""
@@ -189,7 +196,9 @@ def ref_rmsprop(params0, grad_fn, lrs, alpha=0.99, eps=1e-8, weight_decay=0.0, m
     return _ref_run(params0, grad_fn, lrs, n_decay, weight_decay, rule)
 
 
-def ref_adagrad(params0, grad_fn, lrs, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, n_decay=None):  # type: ignore[no-untyped-def]
+def ref_adagrad(
+    params0, grad_fn, lrs, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, n_decay=None
+):  # type: ignore[no-untyped-def]
     """Adagrad: ``clr = lr/(1 + (t-1)*lr_decay)``; ``S += g**2``; ``p -= clr*g/(sqrt(S) + eps)``."""
     acc = np.full(np.size(params0), float(initial_accumulator_value))
 

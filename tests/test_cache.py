@@ -47,3 +47,33 @@ def test_stamp_changes_when_any_package_file_changes(tmp_path, monkeypatch):
 
 def test_fastgd_still_imports_and_runs():
     assert fastgd.loss_value([[1.0]], [1.0], [1.0]) == 0.0
+
+
+FIT_SCRIPT = """
+import sys
+import numpy as np
+import fastgd
+rng = np.random.default_rng(0)
+X = rng.standard_normal((500, 4))
+y = X.sum(axis=1)
+optimizer = {"sgd": fastgd.SGD(lr=0.05), "adam": fastgd.Adam(lr=0.05)}[sys.argv[1]]
+print(fastgd.fit(X, y, optimizer=optimizer, epochs=3).history["loss"].iloc[-1])
+"""
+
+
+def test_cached_training_loop_with_parallel_gradient_loads_safely(tmp_path):
+    """numba/numba#8578: loading the cached serial loop that calls the parallel kernel used to segfault.
+
+    A fresh cache directory; the third process loads the Adam loop from the cache
+    before any parallel kernel has run in it (the data comes from NumPy).
+    """
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    outputs = []
+    for optimizer in ("sgd", "adam", "adam"):
+        result = subprocess.run([sys.executable, "-c", FIT_SCRIPT, optimizer], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (optimizer, result.returncode, result.stderr[-2000:])
+        outputs.append(float(result.stdout.strip()))
+    assert outputs[1] == outputs[2]

@@ -101,8 +101,27 @@ def test_unmix64_inverts_the_mixer():
 
 @pytest.mark.parametrize(
     "k",
-    [0, 1, 2, 7, 1000, 125_000, 125_095, 125_200, 2**20, 2**40, int(0.075 * 2**53), int(0.0751 * 2**53), 2**52 - 1, 2**52, 2**52 + 17,
-     int(0.925 * 2**53), 2**53 - 2**40, 2**53 - 1001, 2**53 - 1],
+    [
+        0,
+        1,
+        2,
+        7,
+        1000,
+        125_000,
+        125_095,
+        125_200,
+        2**20,
+        2**40,
+        int(0.075 * 2**53),
+        int(0.0751 * 2**53),
+        2**52 - 1,
+        2**52,
+        2**52 + 17,
+        int(0.925 * 2**53),
+        2**53 - 2**40,
+        2**53 - 1001,
+        2**53 - 1,
+    ],
 )
 def test_normal_quantile_matches_scipy_ndtri(k):
     value = _rng.normal_quantile(bits_for(k))
@@ -209,7 +228,7 @@ def test_failed_write_leaves_no_temporaries(tmp_path, monkeypatch):
 
 def test_seed_controls_all_arrays():
     first, again, other = (make_regression(300, 5, outliers=0.1, seed=s) for s in (3, 3, 4))
-    for a, b, c in zip(first[:3], again[:3], other[:3]):
+    for a, b, c in zip(first[:3], again[:3], other[:3], strict=True):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
 
@@ -235,8 +254,16 @@ def test_coef_prefix_and_rows_depend_only_on_row_index():
 def test_fill_kernel_holds_one_signature_per_dtype(tmp_path):
     for repeat in range(2):
         for dtype in (np.float32, np.float64, "float32", np.dtype("float64")):
-            make_regression(np.int32(10), np.int64(3), noise=np.float32(0.5), outliers=1, correlation=np.float64(0.1),
-                            bias=2, dtype=dtype, seed=np.uint64(2**63 + repeat))
+            make_regression(
+                np.int32(10),
+                np.int64(3),
+                noise=np.float32(0.5),
+                outliers=1,
+                correlation=np.float64(0.1),
+                bias=2,
+                dtype=dtype,
+                seed=np.uint64(2**63 + repeat),
+            )
             make_regression(12, 3, dtype=dtype, path=tmp_path / "k.npy", chunk_rows=5, outlier_scale=np.int16(3))
     dtypes = [signature[0].dtype for signature in _fill_rows.signatures]
     assert sorted(map(str, dtypes)) == ["float32", "float64"], _fill_rows.signatures

@@ -10,8 +10,8 @@ import pytest
 
 import fastgd
 from fastgd._rng import stream_key
-from fastgd.trainer import SHUFFLE_STREAM
 from fastgd.kernels.training import permutation_into
+from fastgd.trainer import SHUFFLE_STREAM
 
 from . import naive
 
@@ -35,13 +35,21 @@ def fastgd_orders(n_samples: int, epochs: int, seed: int, shuffle: bool) -> list
 
 OPTIMIZER_CASES = [
     (fastgd.SGD(lr=0.05), naive.ref_sgd, {}),
-    (fastgd.SGD(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.01), naive.ref_sgd, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    (
+        fastgd.SGD(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.01),
+        naive.ref_sgd,
+        {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    ),
     (fastgd.SGD(lr=0.02, momentum=0.5, dampening=0.3), naive.ref_sgd, {"momentum": 0.5, "dampening": 0.3}),
     (fastgd.Adam(lr=0.05), naive.ref_adam, {}),
     (fastgd.Adam(lr=0.05, amsgrad=True, weight_decay=0.1), naive.ref_adam, {"amsgrad": True, "weight_decay": 0.1}),
     (fastgd.AdamW(lr=0.05, weight_decay=0.1), naive.ref_adamw, {"weight_decay": 0.1}),
     (fastgd.RMSprop(lr=0.01, momentum=0.5, centered=True), naive.ref_rmsprop, {"momentum": 0.5, "centered": True}),
-    (fastgd.Adagrad(lr=0.3, lr_decay=0.01, initial_accumulator_value=0.1), naive.ref_adagrad, {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+    (
+        fastgd.Adagrad(lr=0.3, lr_decay=0.01, initial_accumulator_value=0.1),
+        naive.ref_adagrad,
+        {"lr_decay": 0.01, "initial_accumulator_value": 0.1},
+    ),
 ]
 
 
@@ -63,7 +71,10 @@ def test_fit_matches_naive_training_loop(small, loss, optimizer, ref_optimizer, 
 @pytest.mark.parametrize(
     ("schedule", "ref_lr"),
     [
-        (fastgd.InverseScaling(power_t=0.5), lambda lr, s, e, n: naive.ref_lr_inverse_scaling(lr, s, e, n, power_t=0.5)),
+        (
+            fastgd.InverseScaling(power_t=0.5),
+            lambda lr, s, e, n: naive.ref_lr_inverse_scaling(lr, s, e, n, power_t=0.5),
+        ),
         (fastgd.ExponentialDecay(gamma=0.7), lambda lr, s, e, n: naive.ref_lr_exponential(lr, s, e, n, gamma=0.7)),
         (fastgd.CosineAnnealing(eta_min=0.001), lambda lr, s, e, n: naive.ref_lr_cosine(lr, s, e, n, eta_min=0.001)),
     ],
@@ -72,13 +83,17 @@ def test_fit_matches_naive_training_loop(small, loss, optimizer, ref_optimizer, 
 def test_schedules_in_fit_match_reference_and_are_recorded(small, schedule, ref_lr):
     X, y = small
     epochs, batch_size = 4, 50
-    result = fastgd.fit(X, y, optimizer=fastgd.SGD(lr=0.1), batch_size=batch_size, epochs=epochs, lr_schedule=schedule, shuffle=False)
+    result = fastgd.fit(
+        X, y, optimizer=fastgd.SGD(lr=0.1), batch_size=batch_size, epochs=epochs, lr_schedule=schedule, shuffle=False
+    )
     steps_per_epoch = -(-len(y) // batch_size)
     lrs = [ref_lr(0.1, s, s // steps_per_epoch, epochs) for s in range(epochs * steps_per_epoch)]
     batches = naive.ref_batches(len(y), batch_size, fastgd_orders(len(y), epochs, 0, shuffle=False))
     expected = naive.ref_train(X, y, "l2", batches, naive.ref_sgd, lrs)[-1]
     np.testing.assert_allclose(np.append(result.coef, result.intercept), expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(result.history["lr"].to_numpy()[1:], [lrs[(e + 1) * steps_per_epoch - 1] for e in range(epochs)], rtol=1e-15)
+    np.testing.assert_allclose(
+        result.history["lr"].to_numpy()[1:], [lrs[(e + 1) * steps_per_epoch - 1] for e in range(epochs)], rtol=1e-15
+    )
 
 
 def test_minibatch_of_all_rows_in_order_equals_full_batch(small):
@@ -204,7 +219,7 @@ def test_history_and_records(small):
     assert history["time_s"].is_monotonic_increasing and history["time_s"].iloc[0] == 0
     assert result.coef_path.shape == (4, 6)
     np.testing.assert_array_equal(result.coef_path[-1], np.append(result.coef, result.intercept))
-    for row, params in zip(history.itertuples(), result.coef_path):
+    for row, params in zip(history.itertuples(), result.coef_path, strict=True):
         assert row.loss == pytest.approx(fastgd.loss_value(X, y, params[:-1], params[-1]), rel=1e-12)
     every = fastgd.fit(X, y, optimizer=fastgd.SGD(lr=0.05), batch_size=20, epochs=3, shuffle=False, record_every=4)
     # every 4 steps, plus the final point so the history ends at the returned parameters
@@ -337,7 +352,9 @@ def test_each_method_learns(small):
 def test_divergence_detected_whatever_the_recording(small, record_every):
     X, y = small
     with pytest.warns(fastgd.DivergenceWarning):
-        result = fastgd.fit(X, y * 1e3, optimizer=fastgd.SGD(lr=3.0), batch_size=50, epochs=40, record_every=record_every)
+        result = fastgd.fit(
+            X, y * 1e3, optimizer=fastgd.SGD(lr=3.0), batch_size=50, epochs=40, record_every=record_every
+        )
     assert result.diverged and np.isfinite(result.coef).all()
     assert np.isfinite(result.history["loss"].iloc[-1]) or result.history["loss"].size > 1
 

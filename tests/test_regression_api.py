@@ -59,7 +59,11 @@ def test_matches_torch_losses():
     torch = pytest.importorskip("torch")
     X, y, coef = problem(seed=2)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    for loss, module in [("l2", torch.nn.MSELoss()), ("l1", torch.nn.L1Loss()), ("huber", torch.nn.HuberLoss(delta=0.6))]:
+    for loss, module in [
+        ("l2", torch.nn.MSELoss()),
+        ("l1", torch.nn.L1Loss()),
+        ("huber", torch.nn.HuberLoss(delta=0.6)),
+    ]:
         w = torch.tensor(coef, requires_grad=True)
         b = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
         value_t = module(Xt @ w + b, yt)
@@ -128,10 +132,19 @@ def test_float32_x_converts_y_and_coef_to_float32():
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(kwargs, match):
-    args = {"X": np.ones((5, 3)), "y": np.zeros(5), "coef": np.zeros(3), "intercept": 0.0, "loss": "huber", "delta": 1.0}
+    args = {
+        "X": np.ones((5, 3)),
+        "y": np.zeros(5),
+        "coef": np.zeros(3),
+        "intercept": 0.0,
+        "loss": "huber",
+        "delta": 1.0,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        fastgd.loss_and_grad(args["X"], args["y"], args["coef"], args["intercept"], loss=args["loss"], delta=args["delta"])
+        fastgd.loss_and_grad(
+            args["X"], args["y"], args["coef"], args["intercept"], loss=args["loss"], delta=args["delta"]
+        )
     if "loss" not in kwargs and "delta" not in kwargs:
         with pytest.raises(ValueError, match=match):
             fastgd.loss_value(args["X"], args["y"], args["coef"], args["intercept"])

@@ -274,7 +274,9 @@ def rows_loss_grad(X, y, coef, intercept, loss, delta, rows, grad_out):  # type:
     # Four rows at a time: their residuals are independent dot products, so the
     # four (randomly placed) rows are fetched from memory concurrently.
     while k + 4 <= count:
-        total += _accumulate_four_rows(X, y, coef, intercept, loss, delta, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], grad_out)
+        total += _accumulate_four_rows(
+            X, y, coef, intercept, loss, delta, rows[k], rows[k + 1], rows[k + 2], rows[k + 3], grad_out
+        )
         k += 4
     while k < count:
         total += _accumulate_row(X, y, coef, intercept, loss, delta, rows[k], grad_out)

@@ -116,8 +116,9 @@ def pointwise(loss, r, delta):  # type: ignore[no-untyped-def]
 
 @overload(pointwise, inline="always")
 def _pointwise_overload(loss, r, delta):  # type: ignore[no-untyped-def]
-    if isinstance(loss, types.BaseNamedTuple) and loss.instance_class in _KERNEL_OF:
-        kernel = _KERNEL_OF[loss.instance_class]
+    # ``instance_class`` is set on Numba's named-tuple types but missing from their stubs.
+    if isinstance(loss, types.BaseNamedTuple) and loss.instance_class in _KERNEL_OF:  # type: ignore[attr-defined]
+        kernel = _KERNEL_OF[loss.instance_class]  # type: ignore[attr-defined]
         return lambda loss, r, delta: kernel(r, delta)
     if isinstance(loss, (types.Dispatcher, types.FunctionType)):
         return lambda loss, r, delta: loss(r, delta)

@@ -118,8 +118,9 @@ def run_steps(  # type: ignore[no-untyped-def]
     stop_batch = min(n_batches(n_samples, batch_size), first_batch + max_batches)
     if batch_size == 1 and is_plain_sgd(hyper):
         return _plain_sgd_steps(
-            X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch, n_epochs
-        )
+            X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch,
+            n_epochs,
+        )  # fmt: skip
     coef = params[:n_features]
     train = params[:n_params]
     grad = grad_out[:n_params]
