@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "UNIT_HALF_OPEN",
     "as_float_matrix",
     "as_float_vector",
     "check_finite_scalar",
+    "check_real",
     "check_positive_scalar",
     "raise_for_nonfinite",
     "readonly",
@@ -122,6 +127,25 @@ def check_finite_scalar(value: Any, name: str) -> float:
     result = float(value)
     if not math.isfinite(result):
         raise ValueError(f"{name} must be finite, got {result}")
+    return result
+
+
+#: ``(predicate, description)`` pairs for :func:`check_real`.
+POSITIVE = (lambda x: x > 0, "> 0")
+NON_NEGATIVE = (lambda x: x >= 0, ">= 0")
+UNIT_HALF_OPEN = (lambda x: 0 <= x < 1, "in [0, 1)")
+
+
+def check_real(name: str, value: Any, ok: Callable[[float], bool], requirement: str) -> float:
+    """``value`` as a finite float with ``ok(value)`` true, else ``ValueError`` naming ``name``.
+
+    Booleans are rejected (``True`` is not a learning rate).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    result = float(value)
+    if not math.isfinite(result) or not ok(result):
+        raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
     return result
 
 

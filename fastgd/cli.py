@@ -11,10 +11,13 @@ import argparse
 import dataclasses
 import shlex
 import sys
+import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from .study.config import EXAMPLE_STUDY_TOML
 
 __all__ = ["build_parser", "main"]
 
@@ -43,27 +46,7 @@ same command skips finished cases (so Ctrl-C or a crash loses nothing) and
 --force redoes them.  JIT compilation happens before timing and is reported
 separately; peers that are not installed are skipped with a note."""
 
-_BENCH_EPILOG = """\
-study file (TOML; every key but datasets is optional):
-  name = "my-study"
-  losses = ["l2", "l1"]                      # l2, l1, huber
-  backends = ["fastgd", "numpy", "sklearn", "torch"]
-  threads = [1, 2]
-  repetitions = 3
-  epochs = 5
-  methods = ["batch", "sgd", "minibatch", "adam",
-             {name = "rmsprop", optimizer = "RMSprop", lr = 0.01, batch_size = 64}]
-  [[datasets]]
-  n_samples = 50000
-  n_features = 50
-  dtype = "float64"                          # or "float32"
-  noise = 1.0
-  outliers = 0.02
-  correlation = 0.0
-  [scaling]                                  # optional n_samples x n_features sweep
-  n_samples = [10000, 100000]
-  n_features = [10, 100]
-  methods = ["minibatch"]"""
+_BENCH_EPILOG = "study file (TOML; every key but datasets is optional):\n" + textwrap.indent(EXAMPLE_STUDY_TOML, "  ")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -27,8 +27,6 @@ decayed when ``n_decay = n_features``.
 
 from __future__ import annotations
 
-import math
-import numbers
 import operator
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -37,6 +35,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ._validation import NON_NEGATIVE, POSITIVE, UNIT_HALF_OPEN, check_real
 from .kernels import optim as _k
 
 __all__ = ["OPTIMIZERS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]
@@ -70,24 +69,8 @@ class Optimizer(Protocol):
 # --------------------------------------------------------------------------
 
 
-#: (predicate, description) pairs for :func:`_check`.
-_POSITIVE = (lambda x: x > 0, "> 0")
-_NON_NEGATIVE = (lambda x: x >= 0, ">= 0")
-_IN_HALF_OPEN_UNIT = (lambda x: 0 <= x < 1, "in [0, 1)")
-
-
-def _check(name: str, value: Any, ok: Any, requirement: str) -> float:
-    """``value`` as a finite float with ``ok(value)`` true, else ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result) or not ok(result):
-        raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
-    return result
-
-
 def _check_lr(lr: Any) -> float:
-    return _check("lr", lr, *_POSITIVE)
+    return check_real("lr", lr, *POSITIVE)
 
 
 def _check_flag(name: str, value: Any) -> bool:
@@ -228,10 +211,10 @@ class SGD(_Described):
         _set(
             self,
             lr=_check_lr(self.lr),
-            momentum=_check("momentum", self.momentum, *_NON_NEGATIVE),
-            dampening=_check("dampening", self.dampening, lambda x: 0 <= x <= 1, "in [0, 1]"),
+            momentum=check_real("momentum", self.momentum, *NON_NEGATIVE),
+            dampening=check_real("dampening", self.dampening, lambda x: 0 <= x <= 1, "in [0, 1]"),
             nesterov=_check_flag("nesterov", self.nesterov),
-            weight_decay=_check("weight_decay", self.weight_decay, *_NON_NEGATIVE),
+            weight_decay=check_real("weight_decay", self.weight_decay, *NON_NEGATIVE),
         )
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov momentum requires momentum > 0 and dampening == 0")
@@ -250,7 +233,7 @@ def _check_betas(betas: Any) -> tuple[float, float]:
         beta1, beta2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-    return _check("betas[0]", beta1, *_IN_HALF_OPEN_UNIT), _check("betas[1]", beta2, *_IN_HALF_OPEN_UNIT)
+    return check_real("betas[0]", beta1, *UNIT_HALF_OPEN), check_real("betas[1]", beta2, *UNIT_HALF_OPEN)
 
 
 @dataclass(frozen=True)
@@ -291,8 +274,8 @@ class Adam(_Described):
             self,
             lr=_check_lr(self.lr),
             betas=_check_betas(self.betas),
-            eps=_check("eps", self.eps, *_POSITIVE),
-            weight_decay=_check("weight_decay", self.weight_decay, *_NON_NEGATIVE),
+            eps=check_real("eps", self.eps, *POSITIVE),
+            weight_decay=check_real("weight_decay", self.weight_decay, *NON_NEGATIVE),
             amsgrad=_check_flag("amsgrad", self.amsgrad),
         )
 
@@ -361,10 +344,10 @@ class RMSprop(_Described):
         _set(
             self,
             lr=_check_lr(self.lr),
-            alpha=_check("alpha", self.alpha, *_IN_HALF_OPEN_UNIT),
-            eps=_check("eps", self.eps, *_POSITIVE),
-            weight_decay=_check("weight_decay", self.weight_decay, *_NON_NEGATIVE),
-            momentum=_check("momentum", self.momentum, *_NON_NEGATIVE),
+            alpha=check_real("alpha", self.alpha, *UNIT_HALF_OPEN),
+            eps=check_real("eps", self.eps, *POSITIVE),
+            weight_decay=check_real("weight_decay", self.weight_decay, *NON_NEGATIVE),
+            momentum=check_real("momentum", self.momentum, *NON_NEGATIVE),
             centered=_check_flag("centered", self.centered),
         )
 
@@ -408,12 +391,12 @@ class Adagrad(_Described):
         _set(
             self,
             lr=_check_lr(self.lr),
-            lr_decay=_check("lr_decay", self.lr_decay, *_NON_NEGATIVE),
-            weight_decay=_check("weight_decay", self.weight_decay, *_NON_NEGATIVE),
-            initial_accumulator_value=_check(
-                "initial_accumulator_value", self.initial_accumulator_value, *_NON_NEGATIVE
+            lr_decay=check_real("lr_decay", self.lr_decay, *NON_NEGATIVE),
+            weight_decay=check_real("weight_decay", self.weight_decay, *NON_NEGATIVE),
+            initial_accumulator_value=check_real(
+                "initial_accumulator_value", self.initial_accumulator_value, *NON_NEGATIVE
             ),
-            eps=_check("eps", self.eps, *_POSITIVE),
+            eps=check_real("eps", self.eps, *POSITIVE),
         )
 
     def _buffer_sizes(self, n_params: int) -> tuple[int, ...]:

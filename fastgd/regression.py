@@ -15,7 +15,7 @@ and ``grad_intercept`` is the mean of the same per-sample slopes.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,14 +31,31 @@ from .kernels import full_loss, full_loss_grad, get_loss, gradient_workspace, n_
 __all__ = ["loss_and_grad", "loss_value", "predict"]
 
 
-def _prepare(X: Any, y: Any, coef: Any, intercept: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+class _Checked(NamedTuple):
+    """The arguments of a loss call, validated and converted to the dtype of ``X``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    coef: np.ndarray
+    intercept: Any
+    loss: Any
+    delta: Any
+
+
+def _prepare(X: Any, y: Any, coef: Any, intercept: Any, loss: str, delta: Any) -> _Checked:
+    loss_object = get_loss(loss)
+    delta_value = check_positive_scalar(delta, "delta")
     X_checked = as_float_matrix(X, "X")
     n_samples, n_features = X_checked.shape
     dtype = X_checked.dtype
-    y_checked = as_float_vector(y, n_samples, dtype, "y", "n_samples")
-    coef_checked = as_float_vector(coef, n_features, dtype, "coef", "n_features")
-    intercept_checked = dtype.type(check_finite_scalar(intercept, "intercept"))
-    return X_checked, y_checked, coef_checked, intercept_checked
+    return _Checked(
+        X=X_checked,
+        y=as_float_vector(y, n_samples, dtype, "y", "n_samples"),
+        coef=as_float_vector(coef, n_features, dtype, "coef", "n_features"),
+        intercept=dtype.type(check_finite_scalar(intercept, "intercept")),
+        loss=loss_object,
+        delta=dtype.type(delta_value),
+    )
 
 
 def _check_result(value: float, X: np.ndarray, grad: np.ndarray | None = None) -> None:
@@ -98,14 +115,12 @@ def loss_and_grad(
     >>> value, grad.tolist(), grad_b
     (2.5, [-7.0, -10.0], -3.0)
     """
-    loss_kernel = get_loss(loss)
-    delta_checked = check_positive_scalar(delta, "delta")
-    X_c, y_c, coef_c, b = _prepare(X, y, coef, intercept)
-    n_samples, n_features = X_c.shape
-    grad_out = np.empty(n_features + 1, dtype=X_c.dtype)
-    workspace = gradient_workspace(n_samples, n_features, X_c.dtype)
-    value = full_loss_grad(X_c, y_c, coef_c, b, loss_kernel, X_c.dtype.type(delta_checked), grad_out, workspace)
-    _check_result(value, X_c, grad_out)
+    c = _prepare(X, y, coef, intercept, loss, delta)
+    n_samples, n_features = c.X.shape
+    grad_out = np.empty(n_features + 1, dtype=c.X.dtype)
+    workspace = gradient_workspace(n_samples, n_features, c.X.dtype)
+    value = full_loss_grad(c.X, c.y, c.coef, c.intercept, c.loss, c.delta, grad_out, workspace)
+    _check_result(value, c.X, grad_out)
     return float(value), grad_out[:n_features].copy(), float(grad_out[n_features])
 
 
@@ -127,12 +142,10 @@ def loss_value(
     float
         The mean loss, accumulated in float64.
     """
-    loss_kernel = get_loss(loss)
-    delta_checked = check_positive_scalar(delta, "delta")
-    X_c, y_c, coef_c, b = _prepare(X, y, coef, intercept)
-    block_losses = np.empty(n_row_blocks(X_c.shape[0]), dtype=np.float64)
-    value = full_loss(X_c, y_c, coef_c, b, loss_kernel, X_c.dtype.type(delta_checked), block_losses)
-    _check_result(value, X_c)
+    c = _prepare(X, y, coef, intercept, loss, delta)
+    block_losses = np.empty(n_row_blocks(c.X.shape[0]), dtype=np.float64)
+    value = full_loss(c.X, c.y, c.coef, c.intercept, c.loss, c.delta, block_losses)
+    _check_result(value, c.X)
     return float(value)
 
 

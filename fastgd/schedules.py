@@ -35,14 +35,13 @@ compiled once for all schedules and can be cached on disk.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from ._jit import jit
+from ._validation import check_real
 
 __all__ = [
     "CONSTANT",
@@ -147,15 +146,6 @@ class Schedule(Protocol):
         ...
 
 
-def _finite(name: str, value: Any, ok: Any, requirement: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result) or not ok(result):
-        raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
-    return result
-
-
 class _Described:
     """``kernel`` property and a checked Python ``lr_at`` for the schedules below."""
 
@@ -174,7 +164,7 @@ class _Described:
 
         A Python convenience that calls :attr:`kernel`.
         """
-        base_lr = _finite("base_lr", base_lr, lambda x: x > 0, "> 0")
+        base_lr = check_real("base_lr", base_lr, lambda x: x > 0, "> 0")
         if n_epochs < 1 or not 0 <= epoch < n_epochs or step < 0:
             raise ValueError(f"need step >= 0 and 0 <= epoch < n_epochs, got {step=}, {epoch=}, {n_epochs=}")
         return float(self.kernel(base_lr, int(step), int(epoch), int(n_epochs), self.params()))
@@ -206,7 +196,7 @@ class InverseScaling(_Described):
     _kernel = staticmethod(inverse_scaling_lr)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "power_t", _finite("power_t", self.power_t, lambda x: x >= 0, ">= 0"))
+        object.__setattr__(self, "power_t", check_real("power_t", self.power_t, lambda x: x >= 0, ">= 0"))
 
     def params(self) -> tuple[float, float]:
         """``(INVERSE_SCALING, power_t)``."""
@@ -227,7 +217,7 @@ class ExponentialDecay(_Described):
     _kernel = staticmethod(exponential_decay_lr)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "gamma", _finite("gamma", self.gamma, lambda x: x > 0, "> 0"))
+        object.__setattr__(self, "gamma", check_real("gamma", self.gamma, lambda x: x > 0, "> 0"))
 
     def params(self) -> tuple[float, float]:
         """``(EXPONENTIAL_DECAY, gamma)``."""
@@ -255,7 +245,7 @@ class CosineAnnealing(_Described):
     _kernel = staticmethod(cosine_annealing_lr)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "eta_min", _finite("eta_min", self.eta_min, lambda x: x >= 0, ">= 0"))
+        object.__setattr__(self, "eta_min", check_real("eta_min", self.eta_min, lambda x: x >= 0, ">= 0"))
 
     def params(self) -> tuple[float, float]:
         """``(COSINE_ANNEALING, eta_min)``."""

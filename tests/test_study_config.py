@@ -103,3 +103,14 @@ def test_study_is_frozen_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         study.epochs = 3  # type: ignore[misc]
     assert hash(study) == hash(study_from_dict(study.to_dict()))
+
+
+def test_the_documented_example_study_is_valid(tmp_path):
+    """The TOML shown in ``fastgd bench --help`` and the config docstring loads as is."""
+    from fastgd.study.config import EXAMPLE_STUDY_TOML, load_study
+
+    path = tmp_path / "study.toml"
+    path.write_text(EXAMPLE_STUDY_TOML)
+    study = load_study(path)
+    assert study.name == "my-study"
+    assert len(study.datasets) == 1 and study.datasets[0].n_samples == 50000

@@ -5,31 +5,8 @@ TOML file and validates it, :data:`PRESETS` holds the built-in ones
 (``tiny`` for tests, ``quick`` the default, ``full``).  Expanding a study into
 runnable cases is :mod:`fastgd.study.cases`' job.
 
-A study file looks like this (every key but ``datasets`` is optional)::
-
-    name = "my-study"
-    losses = ["l2", "l1"]                # l2, l1, huber
-    backends = ["fastgd", "numpy", "sklearn", "torch"]
-    threads = [1, 2]
-    repetitions = 3
-    epochs = 5
-    methods = ["batch", "sgd", "minibatch", "adam",
-               {name = "rmsprop", optimizer = "RMSprop", lr = 0.01, batch_size = 64}]
-
-    [[datasets]]
-    n_samples = 50000
-    n_features = 50
-    dtype = "float64"                    # or float32
-    noise = 1.0
-    outliers = 0.05                      # fraction of corrupted targets
-    correlation = 0.0
-    seed = 0
-
-    [scaling]                            # optional n_samples x n_features sweep
-    n_samples = [10000, 100000]
-    n_features = [10, 100]
-    methods = ["minibatch"]
-    backends = ["fastgd", "numpy"]
+A study file looks like :data:`EXAMPLE_STUDY_TOML` (every key but ``datasets``
+is optional; ``fastgd bench --help`` prints it).
 """
 
 from __future__ import annotations
@@ -41,6 +18,7 @@ from typing import Any, Literal
 
 __all__ = [
     "BACKENDS",
+    "EXAMPLE_STUDY_TOML",
     "BUILTIN_METHODS",
     "DTYPES",
     "LOSSES",
@@ -54,6 +32,33 @@ __all__ = [
     "load_study",
     "preset",
 ]
+
+#: A complete study file, for documentation and ``fastgd bench --help``.
+EXAMPLE_STUDY_TOML = """\
+name = "my-study"
+losses = ["l2", "l1"]                # l2, l1, huber
+backends = ["fastgd", "numpy", "sklearn", "torch"]
+threads = [1, 2]
+repetitions = 3
+epochs = 5
+methods = ["batch", "sgd", "minibatch", "adam",
+           {name = "rmsprop", optimizer = "RMSprop", lr = 0.01, batch_size = 64}]
+
+[[datasets]]
+n_samples = 50000
+n_features = 50
+dtype = "float64"                    # or float32
+noise = 1.0
+outliers = 0.05                      # fraction of corrupted targets
+correlation = 0.0
+seed = 0
+
+[scaling]                            # optional n_samples x n_features sweep
+n_samples = [10000, 100000]
+n_features = [10, 100]
+methods = ["minibatch"]
+backends = ["fastgd", "numpy"]
+"""
 
 #: Every backend a study can compare.
 BACKENDS: tuple[str, ...] = ("fastgd", "numpy", "sklearn", "torch")
