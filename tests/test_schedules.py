@@ -115,13 +115,19 @@ def test_params_share_one_numba_type():
     types = {numba.typeof(s.params()) for s in schedules}
     assert len(types) == 1
     assert all(len(s.params()) == N_PARAMS for s in schedules)
+
+    def python_call_signatures(kernel):  # type: ignore[no-untyped-def]
+        # Calls from other @njit code with constant arguments may add Literal[int]
+        # specialisations (other tests do that); the Python calls here must share one.
+        return {sig for sig in kernel.signatures if not any(isinstance(t, numba.types.Literal) for t in sig)}
+
     for kernel in (constant_lr, inverse_scaling_lr, exponential_decay_lr, cosine_annealing_lr):
         for schedule in schedules:
             kernel(0.1, 3, 1, 5, schedule.params())
-        assert len(kernel.signatures) == 1, kernel
+        assert len(python_call_signatures(kernel)) == 1, kernel
     for schedule in schedules:
         learning_rate(schedule.params(), 0.1, 3, 1, 5)
-    assert len(learning_rate.signatures) == 1
+    assert len(python_call_signatures(learning_rate)) == 1
 
 
 @pytest.mark.parametrize(("schedule", "ref"), CASES, ids=CASE_IDS)
