@@ -146,3 +146,16 @@ def test_atomic_write_interrupted_mid_write_leaves_no_partial_file(tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         atomic_write_bytes(target, b"x" * 1000)
     assert os.listdir(tmp_path) == []
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    """Not mkstemp's private 0600: readers of a report expect the umask's mode."""
+    import os
+    import stat
+
+    from fastgd.study.records import atomic_write_text
+
+    path = atomic_write_text(tmp_path / "REPORT.md", "# hi\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

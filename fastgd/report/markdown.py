@@ -279,7 +279,11 @@ def render_study_report(report: StudyReport) -> str:
         "## Epoch time per method and backend\n",
         (
             'Median epoch time over repetitions [fastest–slowest epoch]; "fastgd vs X" is the speed-up of '
-            f"{REFERENCE_BACKEND} (X's time / fastgd's time; above 1× fastgd is faster).\n"
+            f"{REFERENCE_BACKEND} (X's time / fastgd's time; above 1× fastgd is faster).  Every backend "
+            "visits the rows in the same order each epoch.  scikit-learn's `SGDRegressor` cannot take an "
+            "order, so it is handed the rows already permuted (a gather outside the timed region) and reads "
+            "them sequentially, while the others read rows in random order — a memory-latency cost that "
+            "favours scikit-learn here; `bench/test_bench_epochs.py` compares SGD in storage order.\n"
         ),
         _epoch_time_table(report),
         "",
