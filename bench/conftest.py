@@ -74,10 +74,14 @@ def numba_threads(request: pytest.FixtureRequest):
     numba.set_num_threads(saved)
 
 
-def record_throughput(benchmark: Any, n_samples: int, bytes_read: int, threads: int) -> None:
-    """Fill ``extra_info`` with samples/s and GB/s from the measured median."""
+def record_throughput(benchmark: Any, X: np.ndarray, threads: int) -> None:
+    """Fill ``extra_info`` with the data's shape and dtype, and samples/s and GB/s of ``X`` read."""
+    n_samples, n_features = X.shape
     benchmark.extra_info["threads"] = threads
     benchmark.extra_info["n_samples"] = n_samples
+    benchmark.extra_info["n_features"] = n_features
+    benchmark.extra_info["dtype"] = X.dtype.name
+    bytes_read = X.nbytes
     stats = getattr(benchmark, "stats", None)
     if stats is None:  # --benchmark-disable: nothing was timed
         return

@@ -105,4 +105,4 @@ def test_epoch(benchmark, case):
         coef, intercept = peer.parameters()
         assert fastgd.loss_value(X, y, coef, intercept) < np.mean(y**2)  # it trained (loss at coef = 0)
         threads = 2
-    record_throughput(benchmark, n_samples, X.nbytes, threads)
+    record_throughput(benchmark, X, threads)

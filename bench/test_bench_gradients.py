@@ -71,7 +71,7 @@ def test_full_gradient(benchmark, implementation, loss, dtype, size):
     elif implementation == "numpy-gemv":
         product = benchmark(np.matmul, X, coef)
         np.testing.assert_allclose(product[:5], X[:5] @ coef, rtol=1e-4)
-        record_throughput(benchmark, n_samples, X.nbytes, threads)
+        record_throughput(benchmark, X, threads)
         return
     else:
         torch = pytest.importorskip("torch")
@@ -87,4 +87,4 @@ def test_full_gradient(benchmark, implementation, loss, dtype, size):
 
     rtol = 1e-8 if dtype == "float64" else 2e-3
     np.testing.assert_allclose(result, expected, rtol=rtol, atol=rtol * float(np.abs(expected).max()))
-    record_throughput(benchmark, n_samples, X.nbytes, threads)
+    record_throughput(benchmark, X, threads)
