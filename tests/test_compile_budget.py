@@ -37,3 +37,30 @@ def test_each_kernel_holds_exactly_two_signatures():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert counts == {"full_loss_grad": 2, "full_loss": 2, "predict_into": 2, "l2": 2}
+
+
+FIT_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import fastgd
+    from fastgd.kernels import training
+
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        for dtype in (np.float32, np.float64):
+            X = rng.standard_normal((200, 4)).astype(dtype)
+            y = rng.standard_normal(200).astype(dtype)
+            for batch_size in (None, 1, 16):
+                fastgd.fit(X, y, optimizer=fastgd.Adam(lr=0.01), batch_size=batch_size, epochs=2)
+            fastgd.fit(X.astype(int), y, optimizer=fastgd.Adam(lr=0.01), batch_size=16, epochs=1)
+    print(json.dumps({"run_steps": len(training.run_steps.signatures)}))
+    """
+)
+
+
+def test_fit_compiles_its_loop_once_per_dtype():
+    """A second fit (any batch size, int data converted to float64) reuses the compiled loop."""
+    out = subprocess.run([sys.executable, "-c", FIT_SCRIPT], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert counts == {"run_steps": 2}
