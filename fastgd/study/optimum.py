@@ -34,6 +34,7 @@ data as given (its dtype), the same definition every run's loss uses.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -190,8 +191,8 @@ def certified_optimum(
         coef, intercept = least_squares(X, y)
         kind = "normal_equations"
     elif loss == "l1":
-        if X.shape[0] * (X.shape[1] + 1) > size_limit:
-            return NO_OPTIMUM
+        if X.shape[0] * (X.shape[1] + 1) > size_limit or importlib.util.find_spec("scipy") is None:
+            return NO_OPTIMUM  # too large for the LP, or SciPy (the peers extra) is not installed
         solved = least_absolute_deviations(X, y)
         if solved is None:
             return NO_OPTIMUM
