@@ -8,12 +8,13 @@ interrupted (finished cases are kept; rerun the same command to resume).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import shlex
 import sys
 import textwrap
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,31 @@ same command skips finished cases (so Ctrl-C or a crash loses nothing) and
 separately; peers that are not installed are skipped with a note."""
 
 _BENCH_EPILOG = "study file (TOML; every key but datasets is optional):\n" + textwrap.indent(EXAMPLE_STUDY_TOML, "  ")
+
+
+@contextlib.contextmanager
+def thread_limits(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after.
+
+    The study runs each case at its thread count through this.  Only the
+    harness sets thread counts: library code reads ``numba.get_num_threads()``.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    previous_numba = numba.get_num_threads()
+    torch = sys.modules.get("torch")
+    previous_torch = torch.get_num_threads() if torch is not None else None
+    numba.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        numba.set_num_threads(previous_numba)
+        if torch is not None and previous_torch is not None:
+            torch.set_num_threads(previous_torch)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -164,8 +164,10 @@ def test_tiny_preset_fastgd_suboptimality_is_nonnegative(tmp_path):
 def test_thread_limits_restore_numba_threads():
     import numba
 
+    from fastgd.cli import thread_limits
+
     before = numba.get_num_threads()
-    with runner.thread_limits(1):
+    with thread_limits(1):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
 

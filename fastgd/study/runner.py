@@ -13,10 +13,9 @@ for each case and restores them afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..cli import thread_limits  # thread counts are the harness's to set, not the library's
 from .cases import Case, expand_cases
 from .config import DatasetSpec, Study
 from .machine import machine_info, measure_read_bandwidth
@@ -32,7 +32,7 @@ from .measure import measure_case
 from .optimum import Optimum, certified_optimum
 from .records import STUDY_FILE, append_record, atomic_write_json, finished_case_ids
 
-__all__ = ["StudyOutcome", "run_study", "thread_limits"]
+__all__ = ["StudyOutcome", "run_study"]
 
 
 @dataclass
@@ -59,26 +59,6 @@ class StudyOutcome:
     n_skipped: int = 0
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
-
-
-@contextlib.contextmanager
-def thread_limits(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after."""
-    from threadpoolctl import threadpool_limits
-
-    previous_numba = numba.get_num_threads()
-    torch = sys.modules.get("torch")
-    previous_torch = torch.get_num_threads() if torch is not None else None
-    numba.set_num_threads(threads)
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        numba.set_num_threads(previous_numba)
-        if torch is not None and previous_torch is not None:
-            torch.set_num_threads(previous_torch)
 
 
 def _make_dataset(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
