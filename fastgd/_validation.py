@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "as_float_matrix",
     "as_float_vector",
     "check_finite_scalar",
+    "check_int",
     "check_real",
     "check_positive_scalar",
     "raise_for_nonfinite",
@@ -146,6 +148,20 @@ def check_real(name: str, value: Any, ok: Callable[[float], bool], requirement: 
     result = float(value)
     if not math.isfinite(result) or not ok(result):
         raise ValueError(f"{name} must be finite and {requirement}, got {result!r}")
+    return result
+
+
+def check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]``, or ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        result = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if result < low or (high is not None and result > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {result}")
     return result
 
 

@@ -62,6 +62,7 @@ from ._rng import (
     stream_key,
     uniform01,
 )
+from ._validation import check_finite_scalar, check_int
 
 __all__ = ["Dataset", "make_regression"]
 
@@ -185,21 +186,6 @@ def _generate_rows(spec: _Spec, row0: int, X_out: np.ndarray, y_out: np.ndarray)
     )
 
 
-def _as_count(name: str, value: Any) -> int:
-    # Every bad argument is a ValueError (documented), including wrong types.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")  # noqa: TRY004
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}")
-    return int(value)
-
-
-def _as_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
 def _build_spec(
     n_samples: Any,
     n_features: Any,
@@ -211,23 +197,23 @@ def _build_spec(
     dtype: Any,
     seed: Any,
 ) -> _Spec:
-    n_samples = _as_count("n_samples", n_samples)
-    n_features = _as_count("n_features", n_features)
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_features = check_int(n_features, "n_features", 1)
     if n_samples * (n_features + _EXTRA_SLOTS) >= 2**63:
         raise ValueError("n_samples * (n_features + 3) must be below 2**63 (counter space)")
-    noise = _as_real("noise", noise)
+    noise = check_finite_scalar(noise, "noise")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
-    outliers = _as_real("outliers", outliers)
+    outliers = check_finite_scalar(outliers, "outliers")
     if not 0.0 <= outliers <= 1.0:
         raise ValueError(f"outliers must be in [0, 1], got {outliers!r}")
-    outlier_scale = _as_real("outlier_scale", outlier_scale)
+    outlier_scale = check_finite_scalar(outlier_scale, "outlier_scale")
     if outlier_scale < 0:
         raise ValueError(f"outlier_scale must be >= 0, got {outlier_scale!r}")
-    correlation = _as_real("correlation", correlation)
+    correlation = check_finite_scalar(correlation, "correlation")
     if not -1.0 < correlation < 1.0:
         raise ValueError(f"correlation must be in (-1, 1), got {correlation!r}")
-    bias = _as_real("bias", bias)
+    bias = check_finite_scalar(bias, "bias")
     try:
         np_dtype = np.dtype(dtype) if dtype is not None else None
     except TypeError:
@@ -374,7 +360,7 @@ def make_regression(
     """
     spec = _build_spec(n_samples, n_features, noise, outliers, outlier_scale, correlation, bias, dtype, seed)
     if chunk_rows is not None:
-        chunk_rows = _as_count("chunk_rows", chunk_rows)
+        chunk_rows = check_int(chunk_rows, "chunk_rows", 1)
     if path is None:
         X = np.empty((spec.n_samples, spec.n_features), dtype=spec.dtype)
         y = np.empty(spec.n_samples, dtype=spec.dtype)

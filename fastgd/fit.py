@@ -35,8 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_finite_scalar, raise_for_nonfinite
-from .trainer import STATUS_DIVERGED, Trainer, check_int
+from ._validation import check_finite_scalar, check_int, raise_for_nonfinite
+from .trainer import STATUS_DIVERGED, Trainer
 
 __all__ = ["DivergenceWarning", "FitResult", "fit"]
 

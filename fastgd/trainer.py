@@ -19,38 +19,23 @@ every kernel on a few rows; that time is :attr:`Trainer.compile_s`.
 
 from __future__ import annotations
 
-import operator
 import time
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._rng import stream_key
-from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_positive_scalar
+from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_int, check_positive_scalar
 from .kernels import full_loss, get_loss, gradient_workspace, n_row_blocks
 from .kernels.training import STATUS_DIVERGED, STATUS_OK, n_batches, permutation_into, run_steps
 from .optim import OPTIMIZERS, SGD
 from .schedules import resolve_schedule
 
-__all__ = ["SHUFFLE_STREAM", "STATUS_DIVERGED", "STATUS_OK", "Trainer", "check_int"]
+__all__ = ["SHUFFLE_STREAM", "STATUS_DIVERGED", "STATUS_OK", "Trainer"]
 
 #: Streams of the counter-based generator used for the epochs' permutations
 #: (:mod:`fastgd._rng`); far from the streams that ``make_regression`` uses.
 SHUFFLE_STREAM = 1 << 40
-
-
-def check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]``, or ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    try:
-        result = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if result < low or (high is not None and result > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {bound}, got {result}")
-    return result
 
 
 def _check_optimizer(optimizer: Any) -> Any:
