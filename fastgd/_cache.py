@@ -51,6 +51,8 @@ class PackageCacheLocator(caching._CacheLocator):
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+        # Numba reads this when it warns that a function cannot be cached.
+        self._py_file = getattr(inner, "_py_file", "<unknown>")
 
     def ensure_cache_path(self) -> None:
         self._inner.ensure_cache_path()
