@@ -22,11 +22,14 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 
 from ._rng import stream_key
 from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_int, check_positive_scalar
 from .kernels import full_loss, get_loss, gradient_workspace, n_row_blocks
+from .kernels._pipeline import PipelineWorkspace, pipeline_workspace, pipelined_steps
+from .kernels.optim import is_plain_sgd
 from .kernels.training import STATUS_DIVERGED, STATUS_OK, n_batches, permutation_into, run_steps
 from .optim import OPTIMIZERS, SGD
 from .schedules import resolve_schedule
@@ -60,6 +63,7 @@ class _Buffers(NamedTuple):
     grad_out: np.ndarray
     workspace: tuple[np.ndarray, np.ndarray]
     block_losses: np.ndarray
+    pipeline: PipelineWorkspace | None  # shuffled mini-batches: rows gathered on a second thread
 
 
 class Trainer:
@@ -122,12 +126,15 @@ class Trainer:
         params[n_features] = check_finite_scalar(intercept_init, "intercept_init")
 
         shuffled = bool(shuffle) and batch != 0
+        # Per-sample plain SGD keeps its fused loop; other shuffled batches read rows through the pipeline.
+        pipelined = shuffled and not (batch == 1 and is_plain_sgd(self.optimizer.hyper(dtype)))
         self.buffers = _Buffers(
             X=X_c, y=y_c, loss=loss_object, delta=dtype.type(delta_value),
             n_params=n_features + 1 if fit_intercept else n_features, batch_size=batch,
             order=np.arange(n_samples if shuffled else 0, dtype=np.int64), grad_out=np.empty(n_features + 1, dtype),
             workspace=gradient_workspace(n_samples if batch == 0 else 0, n_features, dtype),
             block_losses=np.empty(n_row_blocks(n_samples), np.float64),
+            pipeline=pipeline_workspace(n_samples, n_features, dtype, batch) if pipelined else None,
         )  # fmt: skip
         self.n_samples, self.n_features = n_samples, n_features
         self.batches_per_epoch = n_batches(n_samples, batch)
@@ -196,12 +203,22 @@ class Trainer:
         """
         b = self.buffers
         start = time.perf_counter()
-        done, lr, status = run_steps(
-            b.X, b.y, self.params, b.n_params, b.loss, b.delta,
-            self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
-            b.order, b.batch_size, first_batch, max_batches,
-            self.step, self.epoch, self.epochs, b.grad_out, b.workspace,
-        )  # fmt: skip
+        if b.pipeline is not None:  # same arithmetic with one thread (the consumer alone) or two
+            two_threads = numba.get_num_threads() >= 2
+            done, lr, diverged = pipelined_steps(
+                b.X, b.y, self.params, b.n_params, b.loss, b.delta,
+                self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
+                b.order, b.batch_size, first_batch, max_batches,
+                self.step, self.epoch, self.epochs, b.grad_out, b.pipeline, two_threads,
+            )  # fmt: skip
+            status = STATUS_DIVERGED if diverged else STATUS_OK
+        else:
+            done, lr, status = run_steps(
+                b.X, b.y, self.params, b.n_params, b.loss, b.delta,
+                self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
+                b.order, b.batch_size, first_batch, max_batches,
+                self.step, self.epoch, self.epochs, b.grad_out, b.workspace,
+            )  # fmt: skip
         self.train_time += time.perf_counter() - start
         self.step += done
         return int(done), float(lr), int(status)

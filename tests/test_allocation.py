@@ -28,6 +28,7 @@ SCRIPT = textwrap.dedent(
         "batch-sgd": dict(optimizer=fastgd.SGD(lr=0.1, momentum=0.9), batch_size=None),
         "sgd-shuffled": dict(optimizer=fastgd.SGD(lr=0.001), batch_size=1),
         "minibatch-adam": dict(optimizer=fastgd.Adam(lr=0.01, amsgrad=True), batch_size=32, shuffle=False),
+        "minibatch-adam-shuffled": dict(optimizer=fastgd.Adam(lr=0.01), batch_size=32),  # the two-thread pipeline
         "rmsprop": dict(optimizer=fastgd.RMSprop(centered=True, momentum=0.5), batch_size=16, loss="huber"),
         "adagrad": dict(optimizer=fastgd.Adagrad(), batch_size=8, loss="l1",
                         lr_schedule=fastgd.InverseScaling()),
