@@ -19,6 +19,8 @@ every kernel on a few rows; that time is :attr:`Trainer.compile_s`.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from typing import Any, NamedTuple
 
@@ -39,6 +41,13 @@ __all__ = ["SHUFFLE_STREAM", "STATUS_DIVERGED", "STATUS_OK", "Trainer"]
 #: Streams of the counter-based generator used for the epochs' permutations
 #: (:mod:`fastgd._rng`); far from the streams that ``make_regression`` uses.
 SHUFFLE_STREAM = 1 << 40
+
+
+@functools.cache
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 def _check_optimizer(optimizer: Any) -> Any:
@@ -200,11 +209,15 @@ class Trainer:
 
         Returns ``(steps_done, last_lr, status)``; see
         :func:`fastgd.kernels.run_steps`.  Does not advance :attr:`epoch`.
+        Shuffled mini-batches (except per-sample plain SGD) run through
+        :func:`fastgd.kernels._pipeline.pipelined_steps`, which gathers rows on
+        a second thread when there is one and gives bit-identical results.
         """
         b = self.buffers
         start = time.perf_counter()
         if b.pipeline is not None:  # same arithmetic with one thread (the consumer alone) or two
-            two_threads = numba.get_num_threads() >= 2
+            # The pipeline's threads spin while they wait for each other: never run both on one CPU.
+            two_threads = numba.get_num_threads() >= 2 and _usable_cpus() >= 2
             done, lr, diverged = pipelined_steps(
                 b.X, b.y, self.params, b.n_params, b.loss, b.delta,
                 self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
