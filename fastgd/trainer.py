@@ -31,7 +31,6 @@ from ._rng import stream_key
 from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_int, check_positive_scalar
 from .kernels import full_loss, get_loss, gradient_workspace, n_row_blocks
 from .kernels._pipeline import PipelineWorkspace, pipeline_workspace, pipelined_steps
-from .kernels.optim import is_plain_sgd
 from .kernels.training import STATUS_DIVERGED, STATUS_OK, n_batches, permutation_into, run_steps
 from .optim import OPTIMIZERS, SGD
 from .schedules import resolve_schedule
@@ -135,15 +134,13 @@ class Trainer:
         params[n_features] = check_finite_scalar(intercept_init, "intercept_init")
 
         shuffled = bool(shuffle) and batch != 0
-        # Per-sample plain SGD keeps its fused loop; other shuffled batches read rows through the pipeline.
-        pipelined = shuffled and not (batch == 1 and is_plain_sgd(self.optimizer.hyper(dtype)))
         self.buffers = _Buffers(
             X=X_c, y=y_c, loss=loss_object, delta=dtype.type(delta_value),
             n_params=n_features + 1 if fit_intercept else n_features, batch_size=batch,
             order=np.arange(n_samples if shuffled else 0, dtype=np.int64), grad_out=np.empty(n_features + 1, dtype),
             workspace=gradient_workspace(n_samples if batch == 0 else 0, n_features, dtype),
             block_losses=np.empty(n_row_blocks(n_samples), np.float64),
-            pipeline=pipeline_workspace(n_samples, n_features, dtype, batch) if pipelined else None,
+            pipeline=pipeline_workspace(n_samples, n_features, dtype, batch) if shuffled else None,
         )  # fmt: skip
         self.n_samples, self.n_features = n_samples, n_features
         self.batches_per_epoch = n_batches(n_samples, batch)
@@ -209,7 +206,7 @@ class Trainer:
 
         Returns ``(steps_done, last_lr, status)``; see
         :func:`fastgd.kernels.run_steps`.  Does not advance :attr:`epoch`.
-        Shuffled mini-batches (except per-sample plain SGD) run through
+        Shuffled mini-batches (per-sample SGD included) run through
         :func:`fastgd.kernels._pipeline.pipelined_steps`, which gathers rows on
         a second thread when there is one and gives bit-identical results.
         """

@@ -21,8 +21,7 @@ from fastgd.kernels._pipeline import (
     MAX_BATCH_BYTES,
     N_SLOTS,
     PipelineWorkspace,
-    _consume,
-    _gather_ahead,
+    _take_a_role,
     pipeline_workspace,
     pipelined_steps,
 )
@@ -91,6 +90,7 @@ def copy_state(state):  # type: ignore[no-untyped-def]
 
 
 OPTIMIZERS = {
+    "sgd": fastgd.SGD(lr=0.01),  # with batch_size 1: run_steps' fused per-sample loop
     "adam": fastgd.Adam(lr=0.01, amsgrad=True, weight_decay=0.01),
     "sgd-momentum": fastgd.SGD(lr=0.01, momentum=0.9, nesterov=True),
     "rmsprop": fastgd.RMSprop(lr=0.001, centered=True),
@@ -101,7 +101,7 @@ OPTIMIZERS = {
 @pytest.mark.parametrize(
     ("optimizer_name", "loss", "dtype"),  # each loss, dtype and optimizer at least once (each compiles the loop)
     [("adam", "l2", np.float64), ("adam", "l1", np.float32), ("sgd-momentum", "huber", np.float64),
-     ("rmsprop", "l2", np.float32)],
+     ("rmsprop", "l2", np.float32), ("sgd", "huber", np.float64), ("sgd", "l2", np.float32)],
 )  # fmt: skip
 @pytest.mark.parametrize(
     ("batch_size", "batches_per_chunk", "n_slots"),
@@ -149,37 +149,40 @@ def test_part_of_an_epoch(two_threads):
 
 
 @pytest.mark.parametrize("two_threads", THREAD_MODES)
-def test_divergence_stops_both_threads_at_the_same_step(two_threads):
+@pytest.mark.parametrize("batch_size", [4, 1])
+def test_divergence_stops_both_threads_at_the_same_step(two_threads, batch_size):
     optimizer = fastgd.SGD(lr=5.0)
     X, y, order, state, hyper = make_problem(2000, 5, np.float64, optimizer)
     X *= 10.0
     schedule = resolve_schedule(None)
-    ref_params, ref_out = ref_steps(X, y, order, optimizer, copy_state(state), hyper, "l2", 4, 0, 500, 0, schedule)
-    ring = small_ring(5, np.float64, 4, 3, 2)
-    comp_params, comp_out = comp_steps(X, y, order, optimizer, copy_state(state), hyper, "l2", 4, 0, 500, 0, schedule,
-                                       ring, two_threads)  # fmt: skip
+    ref_params, ref_out = ref_steps(
+        X, y, order, optimizer, copy_state(state), hyper, "l2", batch_size, 0, 500, 0, schedule
+    )
+    ring = small_ring(5, np.float64, batch_size, 3, 2)
+    comp_params, comp_out = comp_steps(X, y, order, optimizer, copy_state(state), hyper, "l2", batch_size, 0, 500,
+                                       0, schedule, ring, two_threads)  # fmt: skip
     assert ref_out[2] == 1 and comp_out[2]  # diverged
     assert 0 < comp_out[0] == ref_out[0] < 500
     assert ref_params.tobytes() == comp_params.tobytes()
 
 
-def test_gatherer_running_first_on_the_only_thread_gives_the_work_back():
-    """If the gatherer's iteration runs before the consumer's on one thread, it fills the ring and leaves."""
+def test_both_roles_on_one_thread_one_after_the_other():
+    """If both loop iterations run on one thread, the first arrival does the whole epoch; the second finds it done."""
     optimizer = fastgd.Adam(lr=0.01)
     X, y, order, state, hyper = make_problem(400, 3, np.float64, optimizer)
     schedule = resolve_schedule(None)
     ring = small_ring(3, np.float64, 10, 2, 3)
-    ring.flags[:] = 0
-    _gather_ahead(X, y, order, 10, 0, 40, ring)  # no consumer yet: fills 3 slots, waits, returns
-    assert ring.flags[0] == 3  # chunks 0, 1, 2 claimed (and filled)
     params = np.zeros(4)
     comp_state = copy_state(state)
-    out = _consume(
-        X, y, params, 4, get_loss("l2"), 1.0, comp_state, hyper, 3, schedule.params(), 0.01,
-        order, 10, 0, 40, 0, 0, 3, np.empty(4), ring,
-    )  # fmt: skip
+    arguments = (X, y, params, 4, get_loss("l2"), 1.0, comp_state, hyper, 3, schedule.params(), 0.01,
+                 order, 10, 0, 40, 0, 0, 3, np.empty(4), ring, 0)  # fmt: skip
+    first = _take_a_role(*arguments)  # takes the consumer's role: claims and fills every chunk itself
+    assert first == (True, 40, 0.01, False) and ring.flags[0] == 20
+    after_first = params.copy()
+    second = _take_a_role(*arguments)  # the gatherer's role: the consumer has stopped, nothing to do
+    assert not second[0] and params.tobytes() == after_first.tobytes() and ring.flags[0] == 20
     ref_params, ref_out = ref_steps(X, y, order, optimizer, copy_state(state), hyper, "l2", 10, 0, 40, 0, schedule)
-    assert out[0] == ref_out[0] == 40
+    assert ref_out[0] == 40
     assert params.tobytes() == ref_params.tobytes()
 
 
@@ -195,7 +198,7 @@ def test_fit_is_identical_for_1_and_2_threads_when_shuffling(restore_threads, op
     assert results[0] == results[1]
 
 
-def test_trainer_uses_the_pipeline_exactly_for_shuffled_mini_batches():
+def test_trainer_uses_the_pipeline_exactly_for_shuffled_batches():
     data = fastgd.make_regression(1000, 5, seed=0)
 
     def pipeline(**options):  # type: ignore[no-untyped-def]
@@ -205,7 +208,7 @@ def test_trainer_uses_the_pipeline_exactly_for_shuffled_mini_batches():
     assert isinstance(pipeline(batch_size=1, optimizer=fastgd.Adam()), PipelineWorkspace)
     assert pipeline(batch_size=32, shuffle=False) is None  # in order: rows read in sequence
     assert pipeline(batch_size=None) is None  # full batch: the parallel gradient
-    assert pipeline(batch_size=1, optimizer=fastgd.SGD(lr=0.01)) is None  # fused per-sample SGD loop
+    assert isinstance(pipeline(batch_size=1, optimizer=fastgd.SGD(lr=0.01)), PipelineWorkspace)  # fused SGD too
 
 
 def test_pipeline_workspace_geometry():

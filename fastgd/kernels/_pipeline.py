@@ -15,7 +15,8 @@ parallel region:
 * the **consumer** (one thread) takes the epoch's batches in order from a ring
   of ``n_slots`` slots, each holding the rows of a few whole batches copied
   contiguously (a *chunk*, small enough to stay in cache), and runs exactly the
-  steps :func:`~fastgd.kernels.run_steps` would;
+  steps :func:`~fastgd.kernels.run_steps` would (per-sample plain SGD
+  included, with the same fused loop);
 * the **gatherer** (the other thread) claims the next chunk, copies its rows
   and targets into the chunk's slot, and publishes it;
 * whenever the consumer would wait, it claims and copies a chunk itself, so
@@ -23,11 +24,13 @@ parallel region:
 
 Chunks are claimed with an atomic compare-and-swap on one counter, so each is
 copied exactly once, by whichever thread claimed it; a slot is reused only
-after the consumer has finished the chunk it held.  The consumer can run the
-whole epoch alone (it claims every chunk it finds unclaimed), so the pipeline
-is correct even when both loop iterations end up on one thread; a gatherer
-that finds the ring full before the consumer has started gives up after a
-bounded wait rather than waiting for a thread that may run after it.
+after the consumer has finished the chunk it held.  The roles are not tied to
+loop iterations: the first thread to arrive becomes the consumer (another
+compare-and-swap), so the consumer never waits for a thread to start, and the
+gatherer only ever waits for a consumer that is already running.  If both
+iterations run one after the other on one thread, the first does the whole
+epoch alone (it claims every chunk it finds unclaimed) and the second finds
+the work done.
 
 Every batch's loss and gradient are computed by the same function on the same
 values in the same order whatever thread copied the rows, so results are
@@ -45,7 +48,8 @@ from .._jit import jit
 from ..schedules import learning_rate
 from ._atomics import atomic_cas, atomic_load, atomic_store, spin_pause
 from .gradients import rows_loss_grad
-from .optim import apply_update
+from .optim import apply_update, is_plain_sgd
+from .training import _plain_sgd_sample
 
 __all__ = ["PipelineWorkspace", "pipeline_workspace", "pipelined_steps"]
 
@@ -55,15 +59,13 @@ CHUNK_BYTES = 192 * 1024
 N_SLOTS = 8
 #: Batches larger than this are not pipelined (the ring would not stay in cache).
 MAX_BATCH_BYTES = 1024 * 1024
-#: Spins a gatherer waits on a full ring before concluding the consumer has not started.
-START_PATIENCE = 200_000
 
 # Flag indices; each flag has its own 64-byte cache line (8 int64) to avoid false sharing.
 _LINE = 8
 _NEXT = 0 * _LINE  # next chunk to claim
 _CONSUMED = 1 * _LINE  # chunks the consumer has finished
 _STOP = 2 * _LINE  # the consumer has returned
-_STARTED = 3 * _LINE  # the consumer has started
+_ROLE = 3 * _LINE  # 1 once a thread has taken the consumer's role
 _READY = 4 * _LINE  # + slot * _LINE: 1 + the chunk the slot holds
 
 
@@ -118,6 +120,12 @@ def _n_chunks(batch_size, first_batch, stop_batch, chunk_rows):  # type: ignore[
 
 
 @jit()
+def _reset_flags(flags):  # type: ignore[no-untyped-def]
+    for i in range(flags.shape[0]):
+        flags[i] = 0
+
+
+@jit()
 def _fill_slot(X, y, order, batch_size, first_batch, stop_batch, chunk, pipeline):  # type: ignore[no-untyped-def]
     """Copy chunk ``chunk``'s rows (in the epoch's order) into its slot, then publish it."""
     rows, targets, _, flags, _ = pipeline
@@ -142,16 +150,11 @@ def _gather_ahead(X, y, order, batch_size, first_batch, stop_batch, pipeline):  
     rows, _, _, flags, _ = pipeline
     n_slots = rows.shape[0]
     n_chunks = _n_chunks(batch_size, first_batch, stop_batch, rows.shape[1])
-    waited = 0
     while atomic_load(flags, _STOP) == 0:
         chunk = atomic_load(flags, _NEXT)
         if chunk >= n_chunks:
             return
-        if chunk >= atomic_load(flags, _CONSUMED) + n_slots:  # the ring is full
-            if atomic_load(flags, _STARTED) == 0:
-                waited += 1
-                if waited > START_PATIENCE:  # the consumer may only run after us: leave it the work
-                    return
+        if chunk >= atomic_load(flags, _CONSUMED) + n_slots:  # the ring is full: the consumer is running
             spin_pause()
         elif atomic_cas(flags, _NEXT, chunk, chunk + 1):
             _fill_slot(X, y, order, batch_size, first_batch, stop_batch, chunk, pipeline)
@@ -187,7 +190,6 @@ def _consume(  # type: ignore[no-untyped-def]
     n_slots, chunk_rows = rows.shape[0], rows.shape[1]
     per_chunk = chunk_rows // batch_size
     n_samples, n_features = X.shape
-    atomic_store(flags, _STARTED, 1)
     coef = params[:n_features]
     train = params[:n_params]
     grad = grad_out[:n_params]
@@ -201,6 +203,11 @@ def _consume(  # type: ignore[no-untyped-def]
         for k in range(chunk_first, min(chunk_first + per_chunk, stop_batch)):
             step = step0 + (k - first_batch) + 1
             lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
+            if batch_size == 1 and is_plain_sgd(hyper):  # run_steps' fused per-sample loop
+                if not _plain_sgd_sample(slot_rows, slot_targets, params, n_params, loss, delta, k - first_row, lr):
+                    atomic_store(flags, _STOP, 1)
+                    return k - first_batch, lr, True
+                continue
             start = k * batch_size - first_row
             stop = min(k * batch_size + batch_size, n_samples) - first_row
             value = rows_loss_grad(
@@ -231,23 +238,47 @@ def pipelined_steps(  # type: ignore[no-untyped-def]
     the kernel uncachable); if not, the consumer runs alone.  Returns
     ``(steps_done, last_lr, diverged)``.
     """
-    flags, outcome = pipeline.flags, pipeline.outcome
+    outcome = pipeline.outcome
     stop_batch = min((X.shape[0] + batch_size - 1) // batch_size, first_batch + max_batches)
-    flags[:] = 0
+    _reset_flags(pipeline.flags)  # a call, not an array expression: it stays ahead of the loop
     if not two_threads:
         return _consume(
             X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
             order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline,
         )  # fmt: skip
     for task in numba.prange(2):
-        if task == 0:
-            done, lr, failed = _consume(
-                X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
-                order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline,
-            )  # fmt: skip
+        consumed, done, lr, failed = _take_a_role(
+            X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
+            order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline, task,
+        )  # fmt: skip
+        # Written here, in the loop body, so that Numba sees the loop writes ``outcome``
+        # and cannot move the reads below ahead of it.
+        if consumed:
             outcome[0] = done
             outcome[1] = lr
             outcome[2] = 1.0 if failed else 0.0
-        else:
-            _gather_ahead(X, y, order, batch_size, first_batch, stop_batch, pipeline)
     return np.int64(outcome[0]), outcome[1], outcome[2] != 0.0
+
+
+@jit()
+def _take_a_role(  # type: ignore[no-untyped-def]
+    X, y, params, n_params, loss, delta,
+    state, hyper, n_decay, schedule, base_lr,
+    order, batch_size, first_batch, stop_batch,
+    step0, epoch, n_epochs, grad_out, pipeline, task,
+):  # fmt: skip
+    """The first thread to arrive consumes, the second gathers.
+
+    Returns ``(consumed, steps_done, last_lr, diverged)``; ``consumed`` says
+    whether this call took the consumer's role (the rest is then its result).
+    ``task`` (the loop index, 0 or 1) does not choose the role; it is passed so
+    that the call depends on the loop index and Numba keeps it inside the loop.
+    """
+    if atomic_cas(pipeline.flags, _ROLE, 0, 1):
+        done, lr, failed = _consume(
+            X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
+            order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline,
+        )  # fmt: skip
+        return True, done, lr, failed
+    _gather_ahead(X, y, order, batch_size, first_batch, stop_batch, pipeline)
+    return False, 0, base_lr, False

@@ -155,19 +155,26 @@ def _plain_sgd_steps(  # type: ignore[no-untyped-def]
     sample the gradient is only a scaled copy of the row, and writing it out
     and reading it back costs as much as the step itself.
     """
-    n_features = X.shape[1]
-    coef = params[:n_features]
     lr = base_lr
     for k in range(first_batch, stop_batch):
         step = step0 + (k - first_batch) + 1
         lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
         i = k if order.shape[0] == 0 else order[k]
-        value, slope = pointwise(loss, _residual(X, y, coef, params[n_features], i), delta)
-        if not np.isfinite(value):
+        if not _plain_sgd_sample(X, y, params, n_params, loss, delta, i, lr):
             return k - first_batch, lr, STATUS_DIVERGED
-        lr_ = params.dtype.type(lr)
-        for j in range(n_features):
-            params[j] = params[j] - lr_ * (slope * X[i, j])
-        if n_params > n_features:
-            params[n_features] = params[n_features] - lr_ * slope
     return stop_batch - first_batch, lr, STATUS_OK
+
+
+@jit(inline="always")
+def _plain_sgd_sample(X, y, params, n_params, loss, delta, i, lr):  # type: ignore[no-untyped-def]
+    """One fused plain-SGD step on row ``i``; ``False`` (and no update) if its loss is not finite."""
+    n_features = X.shape[1]
+    value, slope = pointwise(loss, _residual(X, y, params[:n_features], params[n_features], i), delta)
+    if not np.isfinite(value):
+        return False
+    lr_ = params.dtype.type(lr)
+    for j in range(n_features):
+        params[j] = params[j] - lr_ * (slope * X[i, j])
+    if n_params > n_features:
+        params[n_features] = params[n_features] - lr_ * slope
+    return True
