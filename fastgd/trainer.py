@@ -71,7 +71,7 @@ class _Buffers(NamedTuple):
     grad_out: np.ndarray
     workspace: tuple[np.ndarray, np.ndarray]
     block_losses: np.ndarray
-    pipeline: PipelineWorkspace | None  # shuffled mini-batches: rows gathered on a second thread
+    pipeline: PipelineWorkspace | None  # shuffled batches: rows gathered on a second thread
 
 
 class Trainer:
@@ -206,7 +206,7 @@ class Trainer:
 
         Returns ``(steps_done, last_lr, status)``; see
         :func:`fastgd.kernels.run_steps`.  Does not advance :attr:`epoch`.
-        Shuffled mini-batches (per-sample SGD included) run through
+        Shuffled batches (per-sample SGD included) run through
         :func:`fastgd.kernels._pipeline.pipelined_steps`, which gathers rows on
         a second thread when there is one and gives bit-identical results.
         """
