@@ -107,9 +107,15 @@ def _fill_row_block(X, y, coef64, key, row0, start, stop, rho, noise, outliers, 
         if rho != 0.0:  # AR(1) in place, in float64
             for j in range(1, n_features):
                 normals[j] = rho * normals[j - 1] + innovation * normals[j]
-        dot = 0.0
         for j in range(n_features):
             X[i, j] = normals[j]
+        # A separate loop that only reads: fused with the stores above, LLVM
+        # guards the vectorised sum with a runtime overlap check between X and
+        # coef64 and falls back to a scalar sum (a different rounding) when
+        # the buffers happen to lie within a few hundred bytes of each other,
+        # which made y depend on heap addresses.
+        dot = 0.0
+        for j in range(n_features):
             dot += np.float64(X[i, j]) * coef64[j]
         value = dot + bias + noise * normals[n_features]
         if uniform01(counter_bits(key, counter0 + np.uint64(n_features + 2))) < outliers:
