@@ -16,6 +16,11 @@ lives here and nowhere else:
     and ``arcp`` are harmless for this code.  The flags ``nnan`` and ``ninf``
     are deliberately **absent**: with them LLVM may assume no value is ever NaN
     or infinite and fold away the very checks that detect divergence.
+``strict=True`` (opt-in)
+    No fast-math flags at all, for element-wise update kernels: their loops
+    vectorise without them, and every element is then computed exactly as
+    the formula is written -- the same bits in the vectorised body and in the
+    scalar remainder, and no ``x / y`` turned into ``x * (1 / y)``.
 ``parallel``
     Off by default.  Only kernels whose outer loop runs over row blocks with
     ``numba.prange`` ask for it.
@@ -51,7 +56,9 @@ FASTMATH: frozenset[str] = frozenset({"reassoc", "contract", "nsz", "arcp"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def jit(*, parallel: bool = False, inline: Literal["never", "always"] = "never") -> Callable[[F], F]:
+def jit(
+    *, parallel: bool = False, inline: Literal["never", "always"] = "never", strict: bool = False
+) -> Callable[[F], F]:
     """Return a decorator that compiles a function under fastgd's Numba policy.
 
     Parameters
@@ -61,17 +68,20 @@ def jit(*, parallel: bool = False, inline: Literal["never", "always"] = "never")
         loop is a ``numba.prange`` over rows or row blocks.
     inline : {"never", "always"}, default "never"
         Numba-level inlining, for tiny scalar helpers.
+    strict : bool, default False
+        Compile without fast-math flags (IEEE arithmetic in source order), for
+        element-wise kernels whose results must not depend on vectorisation.
 
     Returns
     -------
     decorator : callable
         ``numba.njit`` configured with ``cache=True``,
-        ``error_model="numpy"`` and :data:`FASTMATH`.
+        ``error_model="numpy"`` and :data:`FASTMATH` (none if ``strict``).
     """
     decorator = numba.njit(
         cache=True,
         error_model="numpy",
-        fastmath=set(FASTMATH),
+        fastmath=set() if strict else set(FASTMATH),
         parallel=parallel,
         inline=inline,
         nogil=True,

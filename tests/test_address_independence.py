@@ -174,3 +174,28 @@ def test_optimizer_kernels_do_not_depend_on_array_placement(dtype, n_params):
             np.testing.assert_array_equal(
                 trajectory(carve(sizes, order, gap, dtype)), expected, err_msg=f"{name} {order}"
             )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizer_elements_do_not_depend_on_vector_length(dtype):
+    """Element ``j`` of a long vector gets the bits it gets alone: vector body and scalar remainder agree."""
+    n_params = 37
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal(n_params).astype(dtype)
+    grads = rng.standard_normal((6, n_params)).astype(dtype)
+    for name, (hyper, state_names, make_state) in optimizer_cases(dtype).items():
+
+        def trajectory(columns, hyper=hyper, state_names=state_names, make_state=make_state):
+            arrays = separate(
+                {"params": len(columns), "grad": len(columns), **dict.fromkeys(state_names, len(columns))}, dtype
+            )
+            arrays["params"][:] = start[columns]
+            state = make_state(arrays)
+            for step, grad in enumerate(grads, start=1):
+                arrays["grad"][:] = grad[columns]
+                kernels.apply_update(arrays["params"], arrays["grad"], state, hyper, step, 0.01, len(columns))
+            return arrays["params"]
+
+        whole = trajectory(np.arange(n_params))
+        alone = np.concatenate([trajectory(np.array([j])) for j in range(n_params)])
+        np.testing.assert_array_equal(whole, alone, err_msg=name)
