@@ -60,6 +60,8 @@ def test_user_named_optimizer_method(tmp_path):
         ('losses = ["l3"]\n' + _MINIMAL, "losses[0]"),
         ("repetitions = 0\n" + _MINIMAL, "repetitions"),
         ("epochs = 2.5\n" + _MINIMAL, "epochs"),
+        ("settle_s = -0.1\n" + _MINIMAL, "settle_s"),
+        ('settle_s = "long"\n' + _MINIMAL, "settle_s"),
         ("threads = []\n" + _MINIMAL, "threads"),
         ('backends = ["fastgd", "jax"]\n' + _MINIMAL, "backends[1]"),
         ("[[datasets]]\nn_samples = -5\nn_features = 3\n", "datasets[0].n_samples"),

@@ -26,6 +26,7 @@ _PEER_STUDY = Study(
     repetitions=2,
     epochs=2,
     probe_mbytes=4,
+    settle_s=0.0,
 )
 _N_PEER_CASES = 6  # 2 losses x (numpy, sklearn for plain; numpy for adam32)
 
@@ -194,6 +195,7 @@ def test_divergence_is_recorded_not_hidden(tmp_path):
         repetitions=1,
         epochs=6,
         probe_mbytes=4,
+        settle_s=0.0,
     )
     runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
     records = load_records(tmp_path)
@@ -202,3 +204,14 @@ def test_divergence_is_recorded_not_hidden(tmp_path):
         assert record["diverged"] is True
         assert record["stop_reason"].startswith("diverged")
         assert len(record["convergence"]) < 1 + 6
+
+
+def test_runner_pauses_settle_s_before_every_case(tmp_path, monkeypatch):
+    pauses: list[float] = []
+    monkeypatch.setattr(runner.time, "sleep", pauses.append)
+    study = dataclasses.replace(_PEER_STUDY, settle_s=0.125)
+    runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
+    assert pauses == [0.125] * _N_PEER_CASES
+    pauses.clear()
+    runner.run_study(dataclasses.replace(_PEER_STUDY, settle_s=0.0), tmp_path / "again", quiet=True, log=lambda _: None)
+    assert pauses == []

@@ -41,6 +41,7 @@ backends = ["fastgd", "numpy", "sklearn", "torch"]
 threads = [1, 2]
 repetitions = 3
 epochs = 5
+settle_s = 0.25                      # pause before each case (BLAS threads go idle)
 methods = ["batch", "sgd", "minibatch", "adam",
            {name = "rmsprop", optimizer = "RMSprop", lr = 0.01, batch_size = 64}]
 
@@ -179,6 +180,13 @@ class Study:
     lp_size_limit : int
         Largest ``n_samples * (n_features + 1)`` for which the exact L1
         optimum is computed with HiGHS.
+    settle_s : float
+        Seconds the runner pauses before each case, so that BLAS worker
+        threads left spinning by the previous case or by the optimum's
+        least-squares solve have gone idle before anything is timed (OpenBLAS
+        threads busy-wait after a call; measured here, fastgd's 2-thread
+        full-batch epoch on 100,000 x 100 took 5.6-6.3 ms instead of 2.2-2.5 ms
+        right after ``np.linalg.lstsq``).  0 disables the pause.
     scaling : ScalingSweep or None
         Optional scaling sweep.
     """
@@ -196,6 +204,7 @@ class Study:
     shuffle: bool = True
     probe_mbytes: int = 512
     lp_size_limit: int = 6_000_000
+    settle_s: float = 0.25
     scaling: ScalingSweep | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,6 +238,7 @@ PRESETS: dict[str, Study] = {
         repetitions=2,
         epochs=3,
         probe_mbytes=16,
+        settle_s=0.0,  # timings of the test-sized preset mean nothing; do not wait
     ),
     "quick": Study(
         name="quick",

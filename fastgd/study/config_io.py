@@ -235,6 +235,7 @@ def study_from_dict(data: Mapping[str, Any], *, default_name: str = "custom") ->
         shuffle=_boolean("shuffle", data.get("shuffle", defaults.shuffle)),
         probe_mbytes=_positive_int("probe_mbytes", data.get("probe_mbytes", defaults.probe_mbytes)),
         lp_size_limit=_nonnegative_int("lp_size_limit", data.get("lp_size_limit", defaults.lp_size_limit)),
+        settle_s=_number("settle_s", data.get("settle_s", defaults.settle_s), low=0.0),
         scaling=None if "scaling" not in data else _scaling(data["scaling"], method_names),
     )
 

@@ -203,6 +203,8 @@ def run_study(
             if key not in optima:
                 optima[key] = certified_optimum(X, y, case.loss, delta=case.delta, size_limit=study.lp_size_limit)
                 _note_uncertified(case, optima[key], notes)
+            if study.settle_s > 0:  # let BLAS threads still spinning from the last call go idle
+                time.sleep(study.settle_s)
             with thread_limits(case.threads):
                 record = measure_case(case, X, y, optima[key], machine)
             append_record(directory, record)
