@@ -428,3 +428,32 @@ def test_every_public_name_is_documented(name):
         module = kernels.gradients if name == "ROW_BLOCK" else kernels.losses
         source = inspect.getsource(module)
         assert re.search(rf"#:.*\n(#:.*\n)*{name} = ", source), f"{name} needs a '#:' comment"
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        fastgd.SGD(lr=0.1, momentum=0.9, weight_decay=0.1),
+        fastgd.Adam(lr=0.1, weight_decay=0.1),
+        fastgd.Adam(lr=0.1, weight_decay=0.1, amsgrad=True),
+        fastgd.AdamW(lr=0.1, weight_decay=0.1),
+        fastgd.RMSprop(lr=0.1, weight_decay=0.1, momentum=0.5, centered=True),
+        fastgd.Adagrad(lr=0.1, weight_decay=0.1),
+    ],
+    ids=lambda o: type(o).__name__,
+)
+def test_n_decay_is_clipped_like_a_slice(optimizer):
+    """``params[:n_decay]`` decays: n_decay beyond the vector means all of it, below 0 none of it."""
+    rng = np.random.default_rng(3)
+    start, grads = rng.standard_normal(6), rng.standard_normal((4, 6))
+
+    def trajectory(n_decay):
+        params, hyper = start.copy(), optimizer.hyper(np.float64)
+        state = optimizer.init(params.size, np.float64)
+        for step, grad in enumerate(grads, start=1):
+            kernels.apply_update(params, grad, state, hyper, step, optimizer.lr, n_decay)
+        return params
+
+    np.testing.assert_array_equal(trajectory(10**6), trajectory(6))
+    np.testing.assert_array_equal(trajectory(-3), trajectory(0))
+    assert not np.array_equal(trajectory(6), trajectory(0))

@@ -276,7 +276,7 @@ def _adam_step(params, grad, state, hyper, step, lr, n_decay, decoupled):  # typ
         # gets the same bits in the vector body and in the scalar remainder.
         # The decoupled decay of element j only has to precede its own update.
         if decoupled and weight_decay != 0:
-            for j in range(n_decay):
+            for j in range(min(n_decay, params.shape[0])):  # params[:n_decay], clipped like a slice
                 params[j] = params[j] * shrink
         for j in range(params.shape[0]):
             # A select between two computed values, not a branch (so it vectorises).
