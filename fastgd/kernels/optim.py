@@ -240,19 +240,6 @@ def sgd_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[n
         params[j] = params[j] - lr_ * g
 
 
-@jit(inline="always")
-def _adam_element(  # type: ignore[no-untyped-def]
-    params, exp_avg, exp_avg_sq, j, g, beta2, weight1, weight2, step_size, bias_correction2_sqrt, eps
-):
-    """Adam's rule for element ``j`` with gradient ``g`` (no amsgrad, ``|1 - beta1| < 0.5``)."""
-    m = exp_avg[j] + weight1 * (g - exp_avg[j])
-    v = exp_avg_sq[j] * beta2 + weight2 * g * g
-    exp_avg[j] = m
-    exp_avg_sq[j] = v
-    denom = np.sqrt(v) / bias_correction2_sqrt + eps
-    params[j] = params[j] - step_size * (m / denom)
-
-
 @jit(strict=True)
 def _adam_step(params, grad, state, hyper, step, lr, n_decay, decoupled):  # type: ignore[no-untyped-def]
     """Adam (``decoupled=False``) or AdamW (``decoupled=True``) step; see the kernels."""
@@ -282,9 +269,12 @@ def _adam_step(params, grad, state, hyper, step, lr, n_decay, decoupled):  # typ
             # A select between two computed values, not a branch (so it vectorises).
             decayed = grad[j] + coupled_decay * params[j]
             g = decayed if j < n_decay and coupled_decay != 0 else grad[j]
-            _adam_element(
-                params, exp_avg, exp_avg_sq, j, g, beta2, weight1, weight2, step_size, bias_correction2_sqrt, eps
-            )
+            m = exp_avg[j] + weight1 * (g - exp_avg[j])
+            v = exp_avg_sq[j] * beta2 + weight2 * g * g
+            exp_avg[j] = m
+            exp_avg_sq[j] = v
+            denom = np.sqrt(v) / bias_correction2_sqrt + eps
+            params[j] = params[j] - step_size * (m / denom)
         return
     for j in range(params.shape[0]):
         if decoupled and weight_decay != 0 and j < n_decay:
