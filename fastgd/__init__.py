@@ -4,7 +4,7 @@ The public API:
 
 * data: :func:`make_regression`, :class:`Dataset`;
 * losses: :func:`loss_and_grad`, :func:`loss_value`, :func:`predict`;
-* training: :func:`fit` (-> :class:`FitResult`), the seed's four methods by
+* training: :func:`fit` (rows of a shuffled epoch: :func:`epoch_order`) (-> :class:`FitResult`), the seed's four methods by
   name with :func:`method`, the optimizers :class:`SGD`, :class:`Adam`,
   :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
   :class:`InverseScaling`, :class:`ExponentialDecay`, :class:`CosineAnnealing`;
@@ -18,6 +18,7 @@ from .methods import METHODS, MethodSpec, method
 from .optim import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .regression import loss_and_grad, loss_value, predict
 from .schedules import Constant, CosineAnnealing, ExponentialDecay, InverseScaling, Schedule
+from .shuffle import epoch_order
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "RMSprop",
     "Schedule",
     "__version__",
+    "epoch_order",
     "fit",
     "kernels",
     "loss_and_grad",
