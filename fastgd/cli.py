@@ -1,24 +1,23 @@
 """The ``fastgd`` command: ``fastgd bench`` runs the study, ``fastgd report`` re-draws it.
 
-Exit status: 0 on success, 1 when results are corrupt or a step fails, 2 for
-a bad option or study file (one line on stderr, no traceback), 130 when
-interrupted (finished cases are kept; rerun the same command to resume).
+Exit status: 0 on success, 1 when a step fails, 2 for a bad option, study
+file or results directory (one line on stderr, no traceback), 130 when
+interrupted by Ctrl-C or SIGTERM (finished cases are kept; rerun the same
+command to resume).  This module is the only place that sets thread counts
+(through :func:`fastgd.study.machine.thread_limits`, per case).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
 import shlex
+import signal
 import sys
 import textwrap
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from .study.config import EXAMPLE_STUDY_TOML
 
 __all__ = ["build_parser", "main"]
 
@@ -30,49 +29,33 @@ The benchmark study compares batch, SGD, mini-batch and Adam, and fastgd
 against NumPy, scikit-learn and PyTorch, on synthetic regression data, and
 writes a report: tidy CSV tables, PNG plots and REPORT.md."""
 _EPILOG = """examples:
-  fastgd bench                       quick study (about 3 minutes), report in reports/
+  fastgd bench                       quick study (about 4 minutes), report in reports/
   fastgd bench --preset full --out big-reports
   fastgd bench --config study.toml --threads 1 2
   fastgd report --results reports/results --out reports
   fastgd report --benchmark-json .benchmarks/run.json --out bench-report
 
-exit status: 0 success, 1 corrupt results or failure, 2 bad option or study file, 130 interrupted."""
+exit status: 0 success, 1 failure, 2 bad option, study file or results directory, 130 interrupted."""
 
 
 _BENCH_DESCRIPTION = """\
 Run a benchmark study, then write its report (tables, plots, REPORT.md) to OUT.
 
-Each finished case is saved at once in RESULTS/records.jsonl: rerunning the
-same command skips finished cases (so Ctrl-C or a crash loses nothing) and
---force redoes them.  JIT compilation happens before timing and is reported
-separately; peers that are not installed are skipped with a note."""
+Tune phase: every method and backend runs over a learning-rate grid on the
+study's datasets, and the fastest to the target accuracy wins.  Timing
+phase: the winners' epoch times on a dataset larger than the cache.  Each
+finished case is saved at once in RESULTS/cases/ (one Parquet file each):
+rerunning the same command skips finished cases (so Ctrl-C or a crash loses
+nothing); --force discards them and measures everything again.  JIT
+compilation happens before timing and is reported separately; peers that are
+not installed are skipped with a note."""
 
-_BENCH_EPILOG = "study file (TOML; every key but datasets is optional):\n" + textwrap.indent(EXAMPLE_STUDY_TOML, "  ")
 
+def _bench_epilog() -> str:
+    from .study.config import PRESETS
 
-@contextlib.contextmanager
-def thread_limits(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after.
-
-    The study runs each case at its thread count through this.  Only the
-    harness sets thread counts: library code reads ``numba.get_num_threads()``.
-    """
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    previous_numba = numba.get_num_threads()
-    torch = sys.modules.get("torch")
-    previous_torch = torch.get_num_threads() if torch is not None else None
-    numba.set_num_threads(threads)
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        numba.set_num_threads(previous_numba)
-        if torch is not None and previous_torch is not None:
-            torch.set_num_threads(previous_torch)
+    example = PRESETS["quick"].to_toml()
+    return "study file (TOML; every key but datasets is optional), the quick preset:\n" + textwrap.indent(example, "  ")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="run the benchmark study, then write the report",
         description=_BENCH_DESCRIPTION,
-        epilog=_BENCH_EPILOG,
+        epilog=_bench_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = bench.add_mutually_exclusive_group()
@@ -105,19 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=("tiny", "quick", "full"),
         default="quick",
-        help="built-in study: tiny (seconds, for tests), quick (default, about 3 minutes on 2 cores), "
-        "full (up to 1,000,000 x 100 plus a scaling sweep; tens of minutes)",
+        help="built-in study: tiny (seconds, for tests), quick (default, about 4 minutes on 2 cores), "
+        "full (more datasets, losses and schedules, 2,000,000 x 100 timing; tens of minutes)",
     )
     source.add_argument("--config", metavar="FILE", type=Path, help="study TOML file (see fastgd.study.config)")
     bench.add_argument(
         "--out", metavar="DIR", type=Path, default=Path("reports"), help="report directory (default: reports)"
     )
     bench.add_argument("--results", metavar="DIR", type=Path, help="results directory (default: OUT/results)")
-    bench.add_argument("--force", action="store_true", help="redo cases that already have results")
-    bench.add_argument("--quiet", action="store_true", help="plain log lines instead of a progress bar")
+    bench.add_argument("--force", action="store_true", help="discard the results already there and re-measure")
+    bench.add_argument("--quiet", action="store_true", help="no per-case progress lines")
     bench.add_argument(
-        "--threads", metavar="N", type=_positive_int, nargs="+", help="thread counts to run (overrides the study's)"
-    )
+        "--threads", metavar="N", type=_positive_int, nargs="+",
+        help="thread counts of the timing phase; the largest also runs the tune phase (overrides the study's)",
+    )  # fmt: skip
     bench.set_defaults(handler=_bench)
 
     report = commands.add_parser(
@@ -128,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
             "or turn a pytest-benchmark JSON file into the same timing table and plots."
         ),
     )
-    report.add_argument("--results", metavar="DIR", type=Path, help="results directory (default: OUT/results)")
+    report.add_argument(
+        "--results", metavar="DIR", type=Path, help="results directory, or a study's OUT (default: OUT/results)"
+    )
     report.add_argument(
         "--out", metavar="DIR", type=Path, default=Path("reports"), help="report directory (default: reports)"
     )
@@ -157,24 +143,46 @@ def _fail(command: str, message: str, status: int) -> int:
     return status
 
 
+def _output_dir_error(path: Path, option: str) -> str | None:
+    """Why ``path`` cannot be a directory to write into, or ``None``."""
+    if path.exists() and not path.is_dir():
+        return f"{option} {path}: is a file, not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".fastgd-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return f"{option} {path}: cannot write there ({error.strerror or error})"
+    return None
+
+
 def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .study.config import StudyConfigError, load_study, preset
-    from .study.records import CorruptRecordError
+    import msgspec
+
+    from .study.config import StudyConfigError, TimingSpec, load_study, preset
     from .study.runner import run_study
+    from .study.store import StoreError
 
     try:
         study = load_study(args.config) if args.config is not None else preset(args.preset)
     except StudyConfigError as error:
         return _fail("bench", str(error), 2)
     if args.threads:
-        study = dataclasses.replace(study, threads=tuple(dict.fromkeys(args.threads)))
+        threads = tuple(dict.fromkeys(args.threads))
+        timing: TimingSpec | None = study.timing
+        if timing is not None:
+            timing = msgspec.structs.replace(timing, threads=threads)
+        study = msgspec.structs.replace(study, threads=max(threads), timing=timing)
     results_dir = args.results if args.results is not None else args.out / "results"
+    for path, option in ((args.out, "--out"), (results_dir, "--results")):
+        if (problem := _output_dir_error(path, option)) is not None:
+            return _fail("bench", problem, 2)
     command = shlex.join([_PROG, *argv])
+    say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        outcome = run_study(study, results_dir, force=args.force, quiet=args.quiet, command=command)
-    except CorruptRecordError as error:
-        return _fail("bench", f"{error}; fix or remove the file (or use another --results directory)", 1)
-    except StudyConfigError as error:
+        outcome = run_study(study, results_dir, force=args.force, quiet=args.quiet, command=command, log=say)
+    except (StudyConfigError, StoreError) as error:
         return _fail("bench", str(error), 2)
     except KeyboardInterrupt:
         print(
@@ -188,7 +196,7 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     status, where = _write_report("bench", results_dir, args.out)
     minutes, seconds = divmod(round(outcome.elapsed_s), 60)
     summary = (
-        f"{_PROG} bench: {outcome.n_cases} cases ({outcome.n_run} run, {outcome.n_skipped} already done) "
+        f"{_PROG} bench: {outcome.n_run} cases run, {outcome.n_skipped} already done, "
         f"in {minutes}m{seconds:02d}s; results in {results_dir}"
     )
     print(summary + (f"; report: {where}" if where else ""))
@@ -199,18 +207,18 @@ def _write_report(
     command: str, results_dir: Path, out_dir: Path, benchmark_json: Path | None = None
 ) -> tuple[int, Path | None]:
     """Call the report package; return (exit status, path of REPORT.md or the output directory)."""
-    try:
-        from .report import ReportError, write_report, write_report_from_benchmark_json
-    except ImportError as error:
-        return _fail(command, f"the report package is not available ({error})", 1), None
-    from .study.records import CorruptRecordError
+    from .report import ReportError, write_report, write_report_from_benchmark_json
+    from .study.store import StoreError
 
     try:
         if benchmark_json is not None:
             paths = write_report_from_benchmark_json(benchmark_json, out_dir)
         else:
             paths = write_report(results_dir, out_dir)
-    except (CorruptRecordError, ReportError) as error:
+    except KeyboardInterrupt:
+        print(f"\n{_PROG} {command}: interrupted while writing the report; rerun 'fastgd report'", file=sys.stderr)
+        return 130, None
+    except (StoreError, ReportError) as error:
         return _fail(command, str(error), 1), None
     except (OSError, ValueError) as error:
         return _fail(command, f"could not write the report: {error}", 1), None
@@ -219,16 +227,27 @@ def _write_report(
 
 
 def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .study.store import STUDY_FILE
+
     results_dir = args.results if args.results is not None else args.out / "results"
     if args.benchmark_json is not None:
         if not args.benchmark_json.is_file():
-            return _fail("report", f"{args.benchmark_json}: no such file", 2)
-    elif not (results_dir / "records.jsonl").is_file():
+            return _fail("report", f"--benchmark-json {args.benchmark_json}: no such file", 2)
+    elif results_dir.exists() and not results_dir.is_dir():
+        return _fail("report", f"--results {results_dir}: is a file, not a directory", 2)
+    elif not any((results_dir / sub / STUDY_FILE).is_file() for sub in (".", "results")):
         return _fail("report", f"{results_dir}: no results here (run 'fastgd bench' first, or pass --results DIR)", 2)
+    if (problem := _output_dir_error(args.out, "--out")) is not None:
+        return _fail("report", problem, 2)
     status, where = _write_report("report", results_dir, args.out, args.benchmark_json)
     if status == 0:
         print(f"{_PROG} report: report written to {where}")
     return status
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM stops a run the way Ctrl-C does (finished cases are kept)."""
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -239,9 +258,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as exit_:
         return int(exit_.code) if isinstance(exit_.code, int) else 2
-    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
-        warnings.showwarning = _show_warning_in_one_line
-        return int(args.handler(args, arguments))
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+            warnings.showwarning = _show_warning_in_one_line
+            return int(args.handler(args, arguments))
+    except KeyboardInterrupt:  # outside the handlers' own interrupt handling (e.g. while importing)
+        print(f"\n{_PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _show_warning_in_one_line(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:

@@ -1,171 +1,167 @@
-"""Running a study: records per case, resume after an interruption, --force, optimum checks."""
+"""Running a study: tidy rows, one file per case, tuned winners, resume, f* as a column, divergence."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 
+import msgspec
 import numpy as np
+import pandas as pd
 import pytest
 
+import fastgd
 from fastgd.study import runner
-from fastgd.study.config import DatasetSpec, MethodConfig, Study, preset
-from fastgd.study.records import RECORDS_FILE, STUDY_FILE, load_records
+from fastgd.study.config import DatasetSpec, LrGrid, MethodSpec, Study, StudyConfigError, TimingSpec
+from fastgd.study.machine import thread_limits
+from fastgd.study.optimum import least_squares
+from fastgd.study.select import select_winners
+from fastgd.study.store import CASES_DIR, load_points, read_study_info
 
-#: A study of peers only, with user-named methods: seconds to run.
-_PEER_STUDY = Study(
-    name="peers",
+#: A study that runs in seconds: two methods, fastgd and NumPy, a 3-point grid, a timing phase.
+_SMALL = Study(
+    name="small",
     datasets=(DatasetSpec(n_samples=300, n_features=3, outliers=0.05),),
     losses=("l2", "l1"),
-    methods=(
-        MethodConfig("plain", optimizer="SGD", lr=0.01, batch_size=1),
-        MethodConfig("adam32", optimizer="Adam", lr=0.05, batch_size=32),
-    ),
-    backends=("numpy", "sklearn"),
+    methods=(MethodSpec(name="batch", epochs=6), MethodSpec(name="adam", batch_size=32)),
+    backends=("fastgd", "numpy"),
     repetitions=2,
-    epochs=2,
+    epochs=3,
+    schedules=("constant", "cosine"),
+    lr_grid=LrGrid(points=3, max_widen=1),
     probe_mbytes=4,
     settle_s=0.0,
+    timing=TimingSpec(dataset=DatasetSpec(n_samples=500, n_features=3), epochs=2, repetitions=2),
 )
-_N_PEER_CASES = 6  # 2 losses x (numpy, sklearn for plain; numpy for adam32)
+
+#: Every column of the tidy rows, as fastgd.study.store documents them.
+COLUMNS = {
+    "case_id", "phase", "n_samples", "n_features", "dtype", "noise", "outliers", "correlation", "data_seed",
+    "loss", "delta", "method", "optimizer", "batch_size", "backend", "threads", "lr", "schedule", "repetition",
+    "epoch", "step", "samples_seen", "time_s", "objective", "f_star", "f_star_kind", "suboptimality",
+    "compile_s", "diverged", "stop_reason",
+}  # fmt: skip
 
 
-def _lines(directory):
-    return (directory / RECORDS_FILE).read_bytes().splitlines()
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("small")
+    outcome = runner.run_study(_SMALL, directory, quiet=True, command="test", log=lambda _: None)
+    return directory, outcome, load_points(directory)
 
 
-def test_every_case_is_recorded_with_the_schema(tmp_path):
-    outcome = runner.run_study(
-        _PEER_STUDY, tmp_path, quiet=True, command="fastgd bench --config x.toml", log=lambda _: None
-    )
-    assert (outcome.n_cases, outcome.n_run, outcome.n_skipped) == (_N_PEER_CASES, _N_PEER_CASES, 0)
-    records = load_records(tmp_path)
-    assert len(records) == _N_PEER_CASES
-    info = json.loads((tmp_path / STUDY_FILE).read_text())
-    assert info["command"] == "fastgd bench --config x.toml"
-    assert sorted(info["case_ids"]) == sorted(r["case_id"] for r in records)
-    assert info["machine"]["bandwidth_gbytes_per_s"] > 0
-    for record in records:
-        assert set(record["case"]) == {
-            "n_samples",
-            "n_features",
-            "dtype",
-            "noise",
-            "outliers",
-            "correlation",
-            "data_seed",
-            "loss",
-            "delta",
-            "method",
-            "backend",
-            "optimizer",
-            "lr",
-            "batch_size",
-            "epochs",
-            "threads",
-        }
-        assert [row["repetition"] for row in record["timing"]] == [0, 1]
-        for row in record["timing"]:
-            assert row["epoch_time_min_s"] <= row["epoch_time_s"] <= row["epoch_time_max_s"]
-            assert row["samples_per_s"] == pytest.approx(300 / row["epoch_time_s"])
-            assert row["gbytes_per_s"] == pytest.approx(300 * 3 * 8 / row["epoch_time_s"] / 1e9)
-            assert 0 < row["bandwidth_fraction"]
-        assert len(record["convergence"]) == 2 * (2 + 1)
-        assert len(record["coef_path"]) == 3 and len(record["coef_path"][0]) == 4
-        assert record["optimum"]["kind"] == {"l2": "normal_equations", "l1": "highs_lp"}[record["case"]["loss"]]
-        assert not record["diverged"] and record["stop_reason"] == "max_epochs"
-        assert set(record["machine"]) >= {
-            "cpu_model",
-            "cores",
-            "python",
-            "numpy",
-            "numba",
-            "pandas",
-            "torch",
-            "sklearn",
-        }
+def test_rows_are_tidy_with_every_key_as_a_column(small):
+    _, _, points = small
+    assert set(points.columns) == COLUMNS
+    assert not points[sorted(COLUMNS - {"suboptimality", "f_star", "batch_size"})].isna().any().any()
+    assert str(points["batch_size"].dtype) == "Int64"
+    assert points.loc[points["method"] == "batch", "batch_size"].isna().all()  # full batch is <NA>, as fit's None
+    assert set(points["phase"]) == {"tune", "timing"}
+    assert (points.groupby(["case_id"])["time_s"].agg(lambda t: (np.diff(t) >= 0).all())).all()
 
 
-def test_interrupted_study_resumes_without_redoing_finished_cases(tmp_path, monkeypatch):
-    real = runner.measure_case
-    calls = []
-
-    def interrupt_third(*args, **kwargs):
-        calls.append(args[0].case_id)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "measure_case", interrupt_third)
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_study(_PEER_STUDY, tmp_path, quiet=True, log=lambda _: None)
-    saved = _lines(tmp_path)
-    assert len(saved) == 2 and (tmp_path / STUDY_FILE).exists()
-
-    monkeypatch.setattr(runner, "measure_case", real)
-    outcome = runner.run_study(_PEER_STUDY, tmp_path, quiet=True, log=lambda _: None)
-    assert (outcome.n_run, outcome.n_skipped) == (_N_PEER_CASES - 2, 2)
-    after = _lines(tmp_path)
-    assert after[:2] == saved  # finished records untouched, byte for byte
-    assert len(after) == _N_PEER_CASES
-    assert len({json.loads(line)["case_id"] for line in after}) == _N_PEER_CASES
-
-    again = runner.run_study(_PEER_STUDY, tmp_path, quiet=True, log=lambda _: None)
-    assert (again.n_run, again.n_skipped) == (0, _N_PEER_CASES)
-    assert _lines(tmp_path) == after
+def test_one_file_per_case_and_the_study_info(small):
+    directory, outcome, points = small
+    files = {path.stem for path in (directory / CASES_DIR).glob("*.parquet")}
+    assert files == set(points["case_id"]) and outcome.n_run == len(files)
+    info = read_study_info(directory)
+    assert msgspec.convert(info["study"], Study) == _SMALL
+    assert info["machine"]["bandwidth_gbytes_per_s"] > 0 and info["command"] == "test"
 
 
-def test_max_cases_then_force_redoes_everything(tmp_path):
-    runner.run_study(_PEER_STUDY, tmp_path, quiet=True, max_cases=4, log=lambda _: None)
-    assert len(_lines(tmp_path)) == 4
-    forced = runner.run_study(_PEER_STUDY, tmp_path, force=True, quiet=True, log=lambda _: None)
-    assert forced.n_run == _N_PEER_CASES
-    assert len(_lines(tmp_path)) == 4 + _N_PEER_CASES
-    assert len(load_records(tmp_path)) == _N_PEER_CASES
+def test_f_star_is_the_certified_optimum_carried_as_a_column(small):
+    _, _, points = small
+    spec = _SMALL.datasets[0]
+    data = fastgd.make_regression(spec.n_samples, spec.n_features, noise=spec.noise, outliers=spec.outliers, seed=0)
+    coef, intercept = least_squares(data.X, data.y)
+    f_star = fastgd.loss_value(data.X, data.y, coef, intercept, loss="l2")
+    tune_l2 = points[(points["phase"] == "tune") & (points["loss"] == "l2")]
+    assert tune_l2["f_star"].unique() == pytest.approx([f_star], rel=1e-12)
+    assert set(tune_l2["f_star_kind"]) == {"normal_equations"}
+    expected = (tune_l2["objective"] - tune_l2["f_star"]) / tune_l2["f_star"].abs()
+    np.testing.assert_array_equal(tune_l2["suboptimality"], expected)
+    assert (tune_l2["suboptimality"].dropna() > -1e-9).all()
+    assert set(points.loc[points["loss"] == "l1", "f_star_kind"]) <= {"highs_lp", "none"}
 
 
-def test_quiet_mode_logs_one_line_per_case(tmp_path):
-    lines = []
-    runner.run_study(_PEER_STUDY, tmp_path, quiet=True, log=lines.append)
-    assert len(lines) == _N_PEER_CASES
-    assert lines[0].startswith(f"[1/{_N_PEER_CASES}] numpy/plain l2 300x3")
+def test_each_grid_is_run_and_its_winner_repeated(small):
+    _, _, points = small
+    tune = points[points["phase"] == "tune"]
+    winners = select_winners(tune, _SMALL.criterion_target)
+    assert len(winners) == 2 * 2 * 2  # losses x methods x backends
+    for _, winner in winners.iterrows():
+        same = tune[(tune["method"] == winner["method"]) & (tune["backend"] == winner["backend"])
+                    & (tune["loss"] == winner["loss"]) & (tune["lr"] == winner["lr"])
+                    & (tune["schedule"] == winner["schedule"])]  # fmt: skip
+        assert set(same["repetition"]) == {0, 1}
+    adam = tune[(tune["method"] == "adam") & (tune["backend"] == "fastgd") & (tune["loss"] == "l2")]
+    assert set(adam["schedule"]) == {"constant", "cosine"} and adam["lr"].nunique() >= 3
+    batch = tune[tune["method"] == "batch"]
+    assert set(batch["schedule"]) == {"constant"}  # full batch runs constant only
 
 
-def test_threads_beyond_the_machine_are_skipped_with_a_note(tmp_path):
-    import numba
+def test_timing_phase_runs_the_tuned_rate_on_the_timing_dataset(small):
+    _, _, points = small
+    tune, timing = points[points["phase"] == "tune"], points[points["phase"] == "timing"]
+    assert set(timing["n_samples"]) == {500} and set(timing["repetition"]) == {0, 1}
+    winners = select_winners(tune[tune["loss"] == "l2"], _SMALL.criterion_target)
+    for _, winner in winners.iterrows():
+        rows = timing[(timing["method"] == winner["method"]) & (timing["backend"] == winner["backend"])]
+        assert set(rows["lr"]) == {winner["lr"]} and set(rows["schedule"]) == {winner["schedule"]}
 
-    too_many = int(numba.config.NUMBA_NUM_THREADS) + 1
-    study = dataclasses.replace(_PEER_STUDY, threads=(1, too_many))
+
+def test_numpy_and_fastgd_agree_where_they_run_the_same_rows(small):
+    _, _, points = small
+    keys = ["phase", "loss", "method", "lr", "schedule", "repetition", "step"]
+    both = points[points["backend"].isin(["fastgd", "numpy"])].pivot_table(
+        index=keys, columns="backend", values="objective", aggfunc="first"
+    ).dropna()  # fmt: skip
+    assert len(both) > 50
+    np.testing.assert_allclose(both["numpy"], both["fastgd"], rtol=1e-9)
+
+
+def test_resume_after_a_kill_between_cases_measures_only_the_rest(tmp_path, small):
+    _, full, _ = small
+    first = runner.run_study(_SMALL, tmp_path, quiet=True, max_cases=7, log=lambda _: None)
+    assert first.n_run == 7 and len(list((tmp_path / CASES_DIR).glob("*.parquet"))) == 7
+    second = runner.run_study(_SMALL, tmp_path, quiet=True, log=lambda _: None)
+    assert second.n_run == full.n_run - 7 and second.n_skipped >= 7
+    third = runner.run_study(_SMALL, tmp_path, quiet=True, log=lambda _: None)
+    assert third.n_run == 0
+    assert len(load_points(tmp_path)) == len(small[2])
+
+
+def test_a_grid_centred_too_low_is_widened_and_an_edge_is_flagged(tmp_path):
+    study = msgspec.structs.replace(
+        _SMALL, methods=(MethodSpec(name="batch", lr=1e-4, epochs=6),), backends=("fastgd",), losses=("l2",),
+        timing=None, lr_grid=LrGrid(points=2, max_widen=2),
+    )  # fmt: skip
+    runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
+    points = load_points(tmp_path)
+    assert sorted(points["lr"].unique()) == pytest.approx([1e-4, 1e-4 * 10**0.5, 1e-3, 1e-3 * 10**0.5])
+    winner = select_winners(points, study.criterion_target).iloc[0]
+    assert winner["lr"] == pytest.approx(1e-3 * 10**0.5) and winner["grid_edge"] == "high"
+
+
+def test_divergence_is_recorded_not_hidden(tmp_path):
+    study = msgspec.structs.replace(
+        _SMALL, methods=(MethodSpec(name="batch", lr=10.0, epochs=6),), losses=("l2",), timing=None,
+        lr_grid=LrGrid(points=1, max_widen=0), repetitions=1,
+    )  # fmt: skip
     outcome = runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
-    assert outcome.n_cases == _N_PEER_CASES
-    assert any(f"[{too_many}]" in note for note in outcome.notes)
-    assert numba.get_num_threads() == int(numba.config.NUMBA_NUM_THREADS)
+    points = load_points(tmp_path)
+    assert points["diverged"].all() and points["stop_reason"].str.startswith("diverged").all()
+    assert any("every learning rate diverged" in note for note in outcome.notes)
 
 
-def test_tiny_preset_fastgd_suboptimality_is_nonnegative(tmp_path):
-    """Every fastgd run's loss is >= the certified optimum (up to rounding)."""
-    runner.run_study(preset("tiny"), tmp_path, quiet=True, log=lambda _: None)
-    records = load_records(tmp_path)
-    backends = {r["case"]["backend"] for r in records}
-    assert {"fastgd", "numpy"} <= backends
-    checked = 0
-    for record in records:
-        f_star = record["optimum"]["loss"]
-        assert f_star is not None  # tiny: l2 and l1 are both certified
-        for point in record["convergence"]:
-            if math.isfinite(point["loss"]):
-                assert point["loss"] - f_star >= -1e-9 * max(1.0, abs(f_star))
-                checked += 1
-        if record["case"]["backend"] == "fastgd" and record["case"]["method"] == "batch":
-            assert record["timing"][0]["compile_s"] >= 0
-    assert checked > 0
+def test_threads_beyond_the_machine_are_refused_before_anything_runs(tmp_path):
+    study = msgspec.structs.replace(_SMALL, threads=10_000)
+    with pytest.raises(StudyConfigError, match=r"threads: 10000 threads asked for, but this machine has \d+ cores"):
+        runner.run_study(study, tmp_path / "r", quiet=True)
+    assert not (tmp_path / "r").exists()
 
 
 def test_thread_limits_restore_numba_threads():
     import numba
-
-    from fastgd.cli import thread_limits
 
     before = numba.get_num_threads()
     with thread_limits(1):
@@ -173,45 +169,9 @@ def test_thread_limits_restore_numba_threads():
     assert numba.get_num_threads() == before
 
 
-def test_record_optimum_matches_lstsq(tmp_path):
-    runner.run_study(_PEER_STUDY, tmp_path, quiet=True, max_cases=1, log=lambda _: None)
-    record = load_records(tmp_path)[0]
-    assert record["case"]["loss"] == "l2"
-    import fastgd
-
-    data = fastgd.make_regression(300, 3, outliers=0.05, seed=0)
-    augmented = np.column_stack([data.X, np.ones(300)])
-    reference = np.linalg.lstsq(augmented, data.y, rcond=None)[0]
-    np.testing.assert_allclose(record["optimum"]["coef"], reference[:3], atol=1e-10)
-
-
-def test_divergence_is_recorded_not_hidden(tmp_path):
-    study = Study(
-        name="diverges",
-        datasets=(DatasetSpec(n_samples=200, n_features=3),),
-        losses=("l2",),
-        methods=(MethodConfig("huge", optimizer="SGD", lr=50.0),),
-        backends=("fastgd", "numpy"),
-        repetitions=1,
-        epochs=6,
-        probe_mbytes=4,
-        settle_s=0.0,
-    )
-    runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
-    records = load_records(tmp_path)
-    assert {r["case"]["backend"] for r in records} == {"fastgd", "numpy"}
-    for record in records:
-        assert record["diverged"] is True
-        assert record["stop_reason"].startswith("diverged")
-        assert len(record["convergence"]) < 1 + 6
-
-
-def test_runner_pauses_settle_s_before_every_case(tmp_path, monkeypatch):
-    pauses: list[float] = []
-    monkeypatch.setattr(runner.time, "sleep", pauses.append)
-    study = dataclasses.replace(_PEER_STUDY, settle_s=0.125)
-    runner.run_study(study, tmp_path, quiet=True, log=lambda _: None)
-    assert pauses == [0.125] * _N_PEER_CASES
-    pauses.clear()
-    runner.run_study(dataclasses.replace(_PEER_STUDY, settle_s=0.0), tmp_path / "again", quiet=True, log=lambda _: None)
-    assert pauses == []
+def test_epoch_time_ignores_evaluation(small):
+    _, _, points = small
+    fast = points[(points["backend"] == "fastgd") & (points["phase"] == "timing")]
+    per_epoch = fast.groupby("case_id")["time_s"].agg(lambda t: np.diff(t).max())
+    assert (per_epoch < 1.0).all() and not math.isnan(per_epoch.sum())
+    assert isinstance(points, pd.DataFrame)

@@ -1,46 +1,28 @@
-"""The benchmark study: configuration, cases, measurement, results store.
+"""The benchmark study: configuration, cases, measurement, results store, runner.
 
-* :mod:`~fastgd.study.config`: :class:`Study`, presets, :func:`load_study`;
-* :mod:`~fastgd.study.cases`: :func:`expand_cases` and stable case ids;
-* :mod:`~fastgd.study.runner`: :func:`run_study` (resumable, persisted per case);
-* :mod:`~fastgd.study.records`: the append-only, checksummed results store;
+* :mod:`~fastgd.study.config`: :class:`Study` (a msgspec schema), presets, :func:`load_study`;
+* :mod:`~fastgd.study.cases`: :class:`Case`, one run with a stable id;
+* :mod:`~fastgd.study.measure`: run one case into tidy rows;
+* :mod:`~fastgd.study.peers`: the NumPy, scikit-learn and PyTorch peers;
 * :mod:`~fastgd.study.optimum`: the certified optimum per (dataset, loss);
-* :mod:`~fastgd.study.machine`: machine info and the memory-bandwidth probe;
-* :mod:`~fastgd.study.peers`: the NumPy, scikit-learn and PyTorch peers.
+* :mod:`~fastgd.study.select`: time to target, the lr-selection rule, performance profiles;
+* :mod:`~fastgd.study.store`: one Parquet file per finished case, the lock, ``study.json``;
+* :mod:`~fastgd.study.runner`: :func:`run_study` (tune phase, then timing phase; resumable);
+* :mod:`~fastgd.study.machine`: machine info and the memory-bandwidth probe.
 
-The report (tables, plots, REPORT.md) is drawn from the records by
-:mod:`fastgd.report`.
+The report (tables, plots, REPORT.md) is drawn from the stored rows by :mod:`fastgd.report`.
 """
 
-from .config import PRESETS, DatasetSpec, MethodConfig, ScalingSweep, Study, StudyConfigError, load_study, preset
-from .records import CorruptRecordError, append_record, finished_case_ids, load_records
+from .config import PRESETS, DatasetSpec, LrGrid, MethodSpec, Study, StudyConfigError, TimingSpec, load_study, preset
 
 __all__ = [
     "PRESETS",
-    "CorruptRecordError",
     "DatasetSpec",
-    "MethodConfig",
-    "ScalingSweep",
+    "LrGrid",
+    "MethodSpec",
     "Study",
     "StudyConfigError",
-    "append_record",
-    "expand_cases",
-    "finished_case_ids",
-    "load_records",
+    "TimingSpec",
     "load_study",
     "preset",
-    "run_study",
 ]
-
-
-def __getattr__(name: str) -> object:
-    """Import the heavier entry points lazily (they pull in Numba kernels and peers)."""
-    if name == "run_study":
-        from .runner import run_study
-
-        return run_study
-    if name == "expand_cases":
-        from .cases import expand_cases
-
-        return expand_cases
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,53 +1,81 @@
-"""Expand a :class:`~fastgd.study.config.Study` into runnable cases with stable ids.
+"""A :class:`Case`: one run (one repetition) of one configuration, with a stable id.
 
-A *case* is one dataset x loss x method x backend x thread count, with all its
-repetitions.  Its ``case_id`` is the first 20 hex digits of the SHA-256 of the
-canonical JSON of its parameters: the record's ``case`` dict plus what else
-changes the measurement (every optimizer hyper-parameter, the repetitions,
-the shuffle seed).  The same parameters give the same id in every run, which
-is what lets a rerun skip finished cases.
-
-Order: cases are grouped by dataset (so one dataset is in memory at a time),
-then thread count, loss, method and backend (fastgd first).  The scaling
-sweep's cases come last; a sweep case identical to a main one is run once.
+A case holds every parameter that changes a measurement; its ``case_id`` is
+the first 16 hex digits of the SHA-256 of its canonical JSON, so the same
+parameters get the same id in every run, which is what lets a rerun skip the
+cases whose file already exists.  :meth:`Case.columns` are the key columns
+of the tidy rows the case produces.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
-from typing import Any
+import importlib.util
+from dataclasses import asdict
+from typing import Any, Literal
 
-from .config import DatasetSpec, MethodConfig, Study, StudyConfigError
-from .peers import backend_applies, missing_peer_note
-from .records import canonical_json
+import msgspec
 
-__all__ = ["Case", "build_method", "expand_cases"]
+from ..optim import OPTIMIZERS
+from .config import SCHEDULES, DatasetSpec
+
+__all__ = ["Case", "backend_applies", "missing_backend_note", "optimizer_params"]
+
+#: Peer backend -> (module it imports, the package that provides it, the extra to install).
+_BACKEND_PACKAGES = {
+    "numpy": ("numpy", "numpy", "peers"),
+    "sklearn": ("sklearn", "scikit-learn", "peers"),
+    "torch": ("torch", "torch", "peers"),
+    "distributed": ("distributed", "dask[distributed]", "distributed"),
+}
 
 
-@dataclass(frozen=True)
-class Case:
-    """One unit of work: every parameter a results record's ``case`` holds, and a few more."""
+class Case(msgspec.Struct, frozen=True, kw_only=True):
+    """One run: a dataset x loss x method x backend x thread count x learning rate x schedule x repetition."""
 
+    phase: Literal["tune", "timing"]
     dataset: DatasetSpec
     loss: str
     delta: float
     method: str
-    backend: str
     optimizer: str
-    lr: float
+    optimizer_params: dict[str, Any]
     batch_size: int | None
-    epochs: int
+    backend: str
     threads: int
-    optimizer_params: tuple[tuple[str, Any], ...]
-    repetitions: int
+    lr: float
+    schedule: str
+    epochs: int
+    repetition: int
     fit_seed: int
-    shuffle: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``case`` entry of a results record (the schema's keys, in order)."""
+    @property
+    def case_id(self) -> str:
+        """Stable hex id of every parameter of the case."""
+        return hashlib.sha256(msgspec.json.encode(self, order="sorted")).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """Short description for progress lines."""
+        return (
+            f"{self.phase} {self.backend}/{self.method} {self.loss} {self.dataset.label} "
+            f"lr={self.lr:.3g} {self.schedule} t={self.threads} rep={self.repetition}"
+        )
+
+    def build_optimizer(self) -> Any:
+        """A fresh fastgd optimizer with exactly this case's hyper-parameters."""
+        return OPTIMIZERS[self.optimizer](lr=self.lr, **self.optimizer_params)
+
+    def build_schedule(self) -> Any:
+        """The fastgd schedule object of this case."""
+        return SCHEDULES[self.schedule]()
+
+    def columns(self) -> dict[str, Any]:
+        """The key columns of this case's tidy rows (see :mod:`fastgd.study.store`)."""
         spec = self.dataset
         return {
+            "case_id": self.case_id,
+            "phase": self.phase,
             "n_samples": spec.n_samples,
             "n_features": spec.n_features,
             "dtype": spec.dtype,
@@ -58,141 +86,45 @@ class Case:
             "loss": self.loss,
             "delta": self.delta,
             "method": self.method,
-            "backend": self.backend,
             "optimizer": self.optimizer,
-            "lr": self.lr,
             "batch_size": self.batch_size,
-            "epochs": self.epochs,
+            "backend": self.backend,
             "threads": self.threads,
+            "lr": self.lr,
+            "schedule": self.schedule,
+            "repetition": self.repetition,
         }
 
-    @property
-    def case_id(self) -> str:
-        """Stable hex id of every parameter that changes the measurement."""
-        identity = self.to_dict() | {
-            "optimizer_params": [[key, list(v) if isinstance(v, tuple) else v] for key, v in self.optimizer_params],
-            "repetitions": self.repetitions,
-            "fit_seed": self.fit_seed,
-            "shuffle": self.shuffle,
-        }
-        return hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()[:20]
 
-    @property
-    def label(self) -> str:
-        """Short human description for progress bars and logs."""
-        spec = self.dataset
-        return (
-            f"{self.backend}/{self.method} {self.loss} {spec.n_samples}x{spec.n_features} {spec.dtype} t={self.threads}"
-        )
-
-    def build_optimizer(self) -> Any:
-        """A fresh fastgd optimizer with exactly this case's hyper-parameters."""
-        from fastgd.optim import OPTIMIZERS
-
-        return OPTIMIZERS[self.optimizer](lr=self.lr, **dict(self.optimizer_params))
+def optimizer_params(optimizer: Any) -> dict[str, Any]:
+    """Every hyper-parameter of a fastgd optimizer but ``lr`` (tuples as lists, for JSON)."""
+    fields = asdict(optimizer).items()
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in fields if key != "lr"}
 
 
-def build_method(method: MethodConfig) -> tuple[Any, int | None]:
-    """The fastgd optimizer and batch size of a study method.
+def missing_backend_note(backend: str) -> str | None:
+    """``None`` when ``backend`` can run here, else the note saying why it is skipped."""
+    if backend == "fastgd":
+        return None
+    module, package, extra = _BACKEND_PACKAGES[backend]
+    if importlib.util.find_spec(module) is None:
+        return f"{backend} backend skipped: {package} is not installed (pip install 'fastgd[{extra}]')"
+    return None
 
-    Built-in names go through :func:`fastgd.method` (with ``lr`` and
-    ``batch_size`` overrides); user-named ones construct ``optimizer`` from
-    :mod:`fastgd.optim` with ``lr`` and the extra hyper-parameters.
 
-    Returns
-    -------
-    optimizer, batch_size
-        ``batch_size`` is ``None`` for full batch.
+def backend_applies(backend: str, optimizer: Any, batch_size: int | None, schedule: str) -> bool:
+    """Whether ``backend`` implements this method (optimizer, batch size) with this schedule.
+
+    ``numpy`` runs everything; ``sklearn`` runs plain per-sample SGD
+    (``SGDRegressor``); ``torch`` runs every method that updates on more than
+    one sample (per-sample steps in PyTorch are all framework overhead);
+    ``distributed`` runs full batch and the stochastic methods as local SGD.
     """
-    import fastgd
-    from fastgd import optim
-
-    batch_size: Any = method.batch_size
-    if method.optimizer is None:
-        overrides: dict[str, Any] = {}
-        if method.lr is not None:
-            overrides["lr"] = method.lr
-        if batch_size is not None:
-            overrides["batch_size"] = None if batch_size == "full" else batch_size
-        optimizer, batch_size = fastgd.method(method.name, **overrides)
-        return optimizer, batch_size
-    cls = getattr(optim, method.optimizer)
-    options = dict(method.params)
-    if method.lr is not None:
-        options["lr"] = method.lr
-    try:
-        optimizer = cls(**options)
-    except (TypeError, ValueError) as error:
-        raise StudyConfigError(f"methods.{method.name}: {error}") from None
-    return optimizer, None if batch_size in (None, "full") else int(batch_size)
-
-
-def _optimizer_fields(optimizer: Any) -> tuple[tuple[str, Any], ...]:
-    """Every hyper-parameter of ``optimizer`` but ``lr``, sorted by name."""
-    return tuple(sorted((key, value) for key, value in asdict(optimizer).items() if key != "lr"))
-
-
-def expand_cases(study: Study) -> tuple[list[Case], list[str]]:
-    """All cases of ``study`` in run order, and the notes about what is skipped.
-
-    A backend that is not installed is left out with a note (never faked); a
-    backend that does not implement a method is simply not paired with it.
-
-    Returns
-    -------
-    cases : list of Case
-    notes : list of str
-    """
-    notes = []
-    installed = []
-    for backend in dict.fromkeys(study.backends + (study.scaling.backends if study.scaling else ())):
-        note = missing_peer_note(backend)
-        if note is None:
-            installed.append(backend)
-        else:
-            notes.append(note)
-    built = {method.name: (method, *build_method(method)) for method in study.methods}
-
-    def cases_for(
-        datasets: Any, losses: Any, methods: Any, backends: Any, threads: Any, epochs: Any, repetitions: int
-    ) -> list[Case]:
-        out = []
-        for dataset in datasets:
-            for thread_count in threads:
-                for loss in losses:
-                    for name in methods:
-                        config, optimizer, batch_size = built[name]
-                        for backend in backends:
-                            if backend not in installed or not backend_applies(backend, optimizer, batch_size):
-                                continue
-                            out.append(
-                                Case(
-                                    dataset=dataset,
-                                    loss=loss,
-                                    delta=study.delta,
-                                    method=name,
-                                    backend=backend,
-                                    optimizer=optimizer.name,
-                                    lr=float(optimizer.lr),
-                                    batch_size=batch_size,
-                                    epochs=epochs if epochs is not None else (config.epochs or study.epochs),
-                                    threads=thread_count,
-                                    optimizer_params=_optimizer_fields(optimizer),
-                                    repetitions=repetitions,
-                                    fit_seed=study.fit_seed,
-                                    shuffle=study.shuffle,
-                                )
-                            )
-        return out
-
-    cases = cases_for(study.datasets, study.losses, built, study.backends, study.threads, None, study.repetitions)
-    if study.scaling is not None:
-        sweep = study.scaling
-        grid = [
-            DatasetSpec(n_samples=n, n_features=d, dtype=sweep.dtype) for n in sweep.n_samples for d in sweep.n_features
-        ]
-        cases += cases_for(
-            grid, sweep.losses, sweep.methods, sweep.backends, (max(study.threads),), sweep.epochs, sweep.repetitions
-        )
-    unique = {case.case_id: case for case in reversed(cases)}
-    return [case for case in cases if unique.get(case.case_id) is case], notes
+    if backend in ("fastgd", "numpy", "distributed"):
+        return True
+    if backend == "sklearn":
+        plain = optimizer.name == "sgd" and optimizer.momentum == 0 and optimizer.weight_decay == 0
+        return plain and batch_size == 1
+    if backend == "torch":
+        return batch_size != 1
+    raise ValueError(f"unknown backend {backend!r}")

@@ -1,273 +1,342 @@
-"""What a study runs: datasets x losses x methods x backends x threads, and its presets.
+"""What a study runs, as a declarative schema: :class:`Study` and its presets.
 
-A :class:`Study` is a frozen description; :func:`load_study` reads one from a
-TOML file and validates it, :data:`PRESETS` holds the built-in ones
-(``tiny`` for tests, ``quick`` the default, ``full``).  Expanding a study into
-runnable cases is :mod:`fastgd.study.cases`' job.
+A study has two phases:
 
-A study file looks like :data:`EXAMPLE_STUDY_TOML` (every key but ``datasets``
-is optional; ``fastgd bench --help`` prints it).
+* **tune** -- on each of ``datasets`` (small enough to certify the optimum),
+  every method x backend x loss runs over a log grid of learning rates (and,
+  for the stochastic methods, each of ``schedules``); the winner of each group
+  is picked by the criterion of :mod:`fastgd.study.select` and repeated
+  ``repetitions`` times.
+* **timing** -- on ``timing.dataset`` (larger than the last-level cache), each
+  method x backend runs at its tuned learning rate for the epoch-time table.
+
+The schema is a tree of :class:`msgspec.Struct` types decoded from TOML
+(:func:`load_study`), so a wrong value is reported with its key path
+(``datasets[0].n_samples: expected int, got str``).  Names come from the
+library: losses from :data:`fastgd.kernels.LOSSES`, methods from
+:data:`fastgd.METHODS`, optimizers from :data:`fastgd.OPTIMIZERS`.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from .. import METHODS, OPTIMIZERS, method
+from ..kernels import LOSSES
+from ..schedules import Constant, CosineAnnealing, InverseScaling
 
 __all__ = [
     "BACKENDS",
-    "EXAMPLE_STUDY_TOML",
-    "BUILTIN_METHODS",
-    "DTYPES",
-    "LOSSES",
-    "OPTIMIZER_PARAMS",
     "PRESETS",
+    "SCHEDULES",
     "DatasetSpec",
-    "MethodConfig",
-    "ScalingSweep",
+    "LrGrid",
+    "MethodSpec",
     "Study",
     "StudyConfigError",
+    "TimingSpec",
     "load_study",
     "preset",
 ]
 
-#: A complete study file, for documentation and ``fastgd bench --help``.
-EXAMPLE_STUDY_TOML = """\
-name = "my-study"
-losses = ["l2", "l1"]                # l2, l1, huber
-backends = ["fastgd", "numpy", "sklearn", "torch"]
-threads = [1, 2]
-repetitions = 3
-epochs = 5
-settle_s = 0.25                      # pause before each case (BLAS threads go idle)
-methods = ["batch", "sgd", "minibatch", "adam",
-           {name = "rmsprop", optimizer = "RMSprop", lr = 0.01, batch_size = 64}]
-
-[[datasets]]
-n_samples = 50000
-n_features = 50
-dtype = "float64"                    # or float32
-noise = 1.0
-outliers = 0.05                      # fraction of corrupted targets
-correlation = 0.0
-seed = 0
-
-[scaling]                            # optional n_samples x n_features sweep
-n_samples = [10000, 100000]
-n_features = [10, 100]
-methods = ["minibatch"]
-backends = ["fastgd", "numpy"]
-"""
-
 #: Every backend a study can compare.
-BACKENDS: tuple[str, ...] = ("fastgd", "numpy", "sklearn", "torch")
-#: Losses a study can use.
-LOSSES: tuple[str, ...] = ("l2", "l1", "huber")
-#: Method names that :func:`fastgd.method` builds.
-BUILTIN_METHODS: tuple[str, ...] = ("batch", "sgd", "minibatch", "adam")
-#: Data types of the generated design matrix.
-DTYPES: tuple[str, ...] = ("float64", "float32")
-#: Optimizer class name -> the extra hyper-parameters a study may set (torch.optim names).
-OPTIMIZER_PARAMS: dict[str, tuple[str, ...]] = {
-    "SGD": ("momentum", "dampening", "weight_decay", "nesterov"),
-    "Adam": ("betas", "eps", "weight_decay", "amsgrad"),
-    "AdamW": ("betas", "eps", "weight_decay", "amsgrad"),
-    "RMSprop": ("alpha", "eps", "weight_decay", "momentum", "centered"),
-    "Adagrad": ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
-}
+BACKENDS: tuple[str, ...] = ("fastgd", "numpy", "sklearn", "torch", "distributed")
+#: Schedule name -> the fastgd schedule a study builds (default parameters).
+SCHEDULES: dict[str, Any] = {cls.name: cls for cls in (Constant, CosineAnnealing, InverseScaling)}
 
-BatchSize = int | Literal["full"] | None
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+Seed = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class StudyConfigError(ValueError):
     """A study description has an unknown key or a bad value; the message names the key."""
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
+class _Spec(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of the schema: keyword-only, immutable, unknown keys rejected."""
+
+
+class DatasetSpec(_Spec, kw_only=True, frozen=True):
     """Parameters of one synthetic regression dataset (see :func:`fastgd.make_regression`)."""
 
-    n_samples: int
-    n_features: int
-    dtype: str = "float64"
-    noise: float = 1.0
-    outliers: float = 0.0
-    correlation: float = 0.0
-    seed: int = 0
+    n_samples: PositiveInt
+    n_features: PositiveInt
+    dtype: Literal["float64", "float32"] = "float64"
+    noise: NonNegativeFloat = 1.0
+    outliers: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    correlation: Annotated[float, msgspec.Meta(gt=-1, lt=1)] = 0.0
+    seed: Seed = 0
 
     @property
     def x_bytes(self) -> int:
         """Size of the design matrix in bytes."""
-        itemsize = 4 if self.dtype == "float32" else 8
-        return self.n_samples * self.n_features * itemsize
+        return self.n_samples * self.n_features * (4 if self.dtype == "float32" else 8)
+
+    @property
+    def label(self) -> str:
+        """``50000x100 float64``."""
+        return f"{self.n_samples}x{self.n_features} {self.dtype}"
 
 
-@dataclass(frozen=True)
-class MethodConfig:
+class MethodSpec(_Spec, kw_only=True, frozen=True):
     """One method of a study.
 
-    Attributes
-    ----------
-    name : str
-        ``batch``, ``sgd``, ``minibatch``, ``adam`` (built with
-        :func:`fastgd.method`) or any other name for a user-defined method,
-        which then needs ``optimizer``.
-    optimizer : str or None
-        Optimizer class (``SGD``, ``Adam``, ``AdamW``, ``RMSprop``,
-        ``Adagrad``) of a user-defined method; ``None`` for a built-in one.
-    lr : float or None
-        Learning rate; ``None`` keeps the method's / optimizer's default.
-    batch_size : int, "full" or None
-        Rows per update; ``"full"`` is full-batch gradient descent; ``None``
-        keeps the built-in method's default (full batch for user methods).
-    epochs : int or None
-        Epochs for this method; ``None`` uses the study's ``epochs``.
-    params : tuple of (str, value)
-        Extra optimizer hyper-parameters (see :data:`OPTIMIZER_PARAMS`).
+    ``name`` is one of :data:`fastgd.METHODS` (built with :func:`fastgd.method`)
+    or any other name, which then needs ``optimizer`` (a key of
+    :data:`fastgd.OPTIMIZERS`).  ``batch_size`` absent means full batch for a
+    user method (as ``fit(batch_size=None)``) and the built-in default for a
+    built-in one.  ``lr`` is the centre of the learning-rate grid (default:
+    the method's default rate); ``schedules`` overrides the study's;
+    ``params`` holds extra optimizer hyper-parameters (torch.optim names).
     """
 
     name: str
     optimizer: str | None = None
-    lr: float | None = None
-    batch_size: BatchSize = None
-    epochs: int | None = None
-    params: tuple[tuple[str, Any], ...] = ()
+    batch_size: PositiveInt | None = None
+    lr: PositiveFloat | None = None
+    epochs: PositiveInt | None = None
+    schedules: tuple[str, ...] | None = None
+    params: dict[str, Any] = {}
+
+    def build(self) -> tuple[Any, int | None]:
+        """The fastgd optimizer (at the grid centre) and batch size (``None``: full batch)."""
+        overrides = dict(self.params) | ({} if self.lr is None else {"lr": self.lr})
+        if self.optimizer is None:
+            if self.batch_size is not None:
+                overrides["batch_size"] = self.batch_size
+            return method(self.name, **overrides)
+        return OPTIMIZERS[self.optimizer](**overrides), self.batch_size
 
 
-@dataclass(frozen=True)
-class ScalingSweep:
-    """An n_samples x n_features grid run with a few methods, for the scaling plot."""
+class LrGrid(_Spec, kw_only=True, frozen=True):
+    """The learning-rate grid: ``points`` rates ``centre * ratio**k`` around each method's centre.
 
-    n_samples: tuple[int, ...]
-    n_features: tuple[int, ...]
-    methods: tuple[str, ...] = ("minibatch",)
-    backends: tuple[str, ...] = ("fastgd", "numpy")
+    When the winner sits on an edge of the grid, up to ``max_widen`` further
+    rates are added beyond that edge, one at a time; a winner still on the
+    edge is flagged in the report.
+    """
+
+    points: PositiveInt = 5
+    ratio: Annotated[float, msgspec.Meta(gt=1)] = 10**0.5
+    max_widen: NonNegativeInt = 2
+
+    def rates(self, centre: float) -> list[float]:
+        """The initial grid around ``centre``, ascending."""
+        low = -((self.points - 1) // 2)
+        return [float(centre * self.ratio**k) for k in range(low, low + self.points)]
+
+
+class TimingSpec(_Spec, kw_only=True, frozen=True):
+    """The timing phase: epoch times on one large dataset at the tuned learning rates."""
+
+    dataset: DatasetSpec
     losses: tuple[str, ...] = ("l2",)
-    dtype: str = "float64"
-    epochs: int = 3
-    repetitions: int = 1
+    threads: tuple[PositiveInt, ...] = (1,)
+    epochs: PositiveInt = 3
+    repetitions: PositiveInt = 3
 
 
-@dataclass(frozen=True)
-class Study:
-    """A complete benchmark study: the grid of cases and how each is measured.
+def _default_methods() -> tuple[MethodSpec, ...]:
+    return tuple(MethodSpec(name=name) for name in METHODS)
+
+
+class Study(_Spec, kw_only=True, frozen=True):
+    """A complete benchmark study (see the module docstring for the two phases).
 
     Attributes
     ----------
     name : str
-        Preset or study name (shown in the report).
-    datasets : tuple of DatasetSpec
-    losses : tuple of str
-    methods : tuple of MethodConfig
-    backends : tuple of str
-        Backends to compare; each runs only the methods it implements.
-    threads : tuple of int
-        Thread counts (Numba, PyTorch and BLAS) each case runs at.
+    datasets : list of DatasetSpec
+        The tune phase's problems (one per dataset x loss).
+    losses, methods, backends : lists
+        What the tune phase compares; a backend runs only the methods it implements.
+    threads : int
+        Thread count of the tune phase (Numba, PyTorch and BLAS).
     repetitions : int
-        Timed repetitions of every case.
+        Runs of each tuned winner (the grid's other rates run once).
     epochs : int
         Epochs per run unless a method sets its own.
+    schedules : list of str
+        Learning-rate schedules tried for the stochastic methods (full batch
+        always runs ``constant``): keys of :data:`SCHEDULES`.
+    lr_grid : LrGrid
+    targets : list of float
+        Relative suboptimality targets ``(f - f*) / |f*|``.
+    criterion_target : float
+        The target whose time decides the winner of a grid.
     delta : float
         Huber threshold.
     fit_seed : int
-        Seed of the per-epoch shuffling (the same for every repetition).
-    shuffle : bool
-        Shuffle the rows every epoch.
+        Seed of every run's row shuffling.
     probe_mbytes : int
-        Size of the buffer the memory-bandwidth probe reads.
+        Size of the memory-bandwidth probe's streaming read.
     lp_size_limit : int
-        Largest ``n_samples * (n_features + 1)`` for which the exact L1
-        optimum is computed with HiGHS.
+        Largest ``n_samples * (n_features + 1)`` whose L1 optimum is certified by LP.
     settle_s : float
-        Seconds the runner pauses before each case, so that BLAS worker
-        threads left spinning by the previous case or by the optimum's
-        least-squares solve have gone idle before anything is timed (OpenBLAS
-        threads busy-wait after a call; measured here, fastgd's 2-thread
-        full-batch epoch on 100,000 x 100 took 5.6-6.3 ms instead of 2.2-2.5 ms
-        right after ``np.linalg.lstsq``).  0 disables the pause.
-    scaling : ScalingSweep or None
-        Optional scaling sweep.
+        Pause after each dataset's set-up (OpenBLAS threads left spinning by the
+        optimum's solve slowed the next timed runs 2-3x).
+    timing : TimingSpec or None
     """
 
-    name: str
     datasets: tuple[DatasetSpec, ...]
+    name: str = "custom"
     losses: tuple[str, ...] = ("l2", "l1")
-    methods: tuple[MethodConfig, ...] = tuple(MethodConfig(name) for name in BUILTIN_METHODS)
-    backends: tuple[str, ...] = BACKENDS
-    threads: tuple[int, ...] = (1,)
-    repetitions: int = 3
-    epochs: int = 5
-    delta: float = 1.0
-    fit_seed: int = 0
-    shuffle: bool = True
-    probe_mbytes: int = 512
-    lp_size_limit: int = 6_000_000
-    settle_s: float = 0.25
-    scaling: ScalingSweep | None = field(default=None)
+    methods: tuple[MethodSpec, ...] = msgspec.field(default_factory=_default_methods)
+    backends: tuple[str, ...] = ("fastgd", "numpy", "sklearn", "torch")
+    threads: PositiveInt = 1
+    repetitions: PositiveInt = 3
+    epochs: PositiveInt = 10
+    schedules: tuple[str, ...] = ("constant",)
+    lr_grid: LrGrid = LrGrid()
+    targets: tuple[Annotated[float, msgspec.Meta(gt=0)], ...] = (1e-1, 1e-2, 1e-3)
+    criterion_target: PositiveFloat = 1e-2
+    delta: PositiveFloat = 1.0
+    fit_seed: Seed = 0
+    probe_mbytes: PositiveInt = 256
+    lp_size_limit: PositiveInt = 6_000_000
+    settle_s: NonNegativeFloat = 0.25
+    timing: TimingSpec | None = None
+
+    def method_schedules(self, spec: MethodSpec, batch_size: int | None) -> tuple[str, ...]:
+        """Schedules tried for ``spec``: its own, else ``constant`` for full batch, else the study's."""
+        if spec.schedules is not None:
+            return spec.schedules
+        return ("constant",) if batch_size is None else self.schedules
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (JSON/TOML-ready); :func:`study_from_dict` inverts it."""
-        from .config_io import study_to_dict
-
-        return study_to_dict(self)
+        """Plain data (JSON-ready); ``msgspec.convert(d, Study)`` inverts it."""
+        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
 
     def to_toml(self) -> str:
         """TOML text that :func:`load_study` reads back into an equal study."""
-        from .config_io import study_to_toml
-
-        return study_to_toml(self)
+        return msgspec.toml.encode(self).decode()
 
 
-_QUICK_METHODS = (
-    MethodConfig("batch", epochs=30),
-    MethodConfig("sgd"),
-    MethodConfig("minibatch"),
-    MethodConfig("adam"),
-)
+def _check(study: Study) -> Study:
+    """Checks across keys that a schema cannot express; raises :class:`StudyConfigError`."""
+
+    def unknown(key: str, names: tuple[str, ...], allowed: Any) -> None:
+        for index, name in enumerate(names):
+            if name not in allowed:
+                raise StudyConfigError(f"{key}[{index}]: unknown name {name!r} (choose from {', '.join(allowed)})")
+
+    unknown("losses", study.losses, tuple(LOSSES))
+    unknown("backends", study.backends, BACKENDS)
+    unknown("schedules", study.schedules, tuple(SCHEDULES))
+    if study.timing is not None:
+        unknown("timing.losses", study.timing.losses, tuple(LOSSES))
+    if not study.datasets:
+        raise StudyConfigError("datasets: at least one dataset is needed")
+    smallest = min(spec.n_samples for spec in study.datasets)
+    for index, spec in enumerate(study.methods):
+        key = f"methods[{index}]"
+        if spec.optimizer is None and spec.name not in METHODS:
+            raise StudyConfigError(f"{key}.name: {spec.name!r} is not one of {list(METHODS)}; add optimizer = ...")
+        if spec.optimizer is not None and spec.optimizer not in OPTIMIZERS:
+            raise StudyConfigError(f"{key}.optimizer: unknown {spec.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
+        if spec.schedules is not None:
+            unknown(f"{key}.schedules", spec.schedules, tuple(SCHEDULES))
+        try:
+            _, batch_size = spec.build()
+        except (TypeError, ValueError) as error:
+            raise StudyConfigError(f"{key}: {error}") from None
+        if batch_size is not None and batch_size > smallest:
+            raise StudyConfigError(
+                f"{key}.batch_size: {batch_size} is larger than the smallest dataset's n_samples ({smallest})"
+            )
+    return study
+
+
+_AT_PATH = re.compile(r"^(?P<message>.*) - at `\$\.?(?P<path>.*)`$")
+
+
+def study_from_dict(data: Any, name: str = "custom") -> Study:
+    """Validate plain data (e.g. parsed TOML) into a :class:`Study`."""
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": name, **data}
+    try:
+        study = msgspec.convert(data, Study)
+    except msgspec.ValidationError as error:
+        match = _AT_PATH.match(str(error))
+        if match is None:
+            raise StudyConfigError("study: " + str(error).replace("`", "").lower()) from None
+        message = match["message"].replace("`", "")
+        raise StudyConfigError(f"{match['path'] or 'study'}: {message[:1].lower()}{message[1:]}") from None
+    return _check(study)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a TOML study file; errors name the file and the key."""
+    source = Path(path)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyConfigError(f"{source}: no such study file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyConfigError(f"{source}: cannot read study file ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise StudyConfigError(f"{source}: invalid TOML ({error})") from None
+    try:
+        return study_from_dict(data, source.stem)
+    except StudyConfigError as error:
+        raise StudyConfigError(f"{source}: {error}") from None
+
+
+_STOCHASTIC = ("constant", "cosine")
 
 #: Built-in studies by name.
 PRESETS: dict[str, Study] = {
     "tiny": Study(
         name="tiny",
         datasets=(DatasetSpec(n_samples=600, n_features=5, outliers=0.05),),
-        losses=("l2", "l1"),
-        methods=(MethodConfig("batch", epochs=8), MethodConfig("sgd"), MethodConfig("minibatch"), MethodConfig("adam")),
-        threads=(1,),
+        methods=(MethodSpec(name="batch", epochs=8), *(MethodSpec(name=m) for m in METHODS[1:])),
         repetitions=2,
         epochs=3,
+        schedules=_STOCHASTIC,
+        lr_grid=LrGrid(points=3, max_widen=1),
         probe_mbytes=16,
-        settle_s=0.0,  # timings of the test-sized preset mean nothing; do not wait
+        settle_s=0.0,
+        timing=TimingSpec(dataset=DatasetSpec(n_samples=2_000, n_features=5), epochs=2, repetitions=2),
     ),
     "quick": Study(
         name="quick",
-        datasets=(DatasetSpec(n_samples=50_000, n_features=100, outliers=0.02),),
-        losses=("l2", "l1"),
-        methods=_QUICK_METHODS,
-        threads=(1, 2),
+        datasets=(DatasetSpec(n_samples=20_000, n_features=100, outliers=0.02),),
+        methods=(MethodSpec(name="batch", epochs=40), *(MethodSpec(name=m) for m in METHODS[1:])),
+        threads=2,
         repetitions=3,
-        epochs=5,
+        epochs=8,
+        schedules=_STOCHASTIC,
+        timing=TimingSpec(
+            dataset=DatasetSpec(n_samples=400_000, n_features=100, outliers=0.02), threads=(1, 2), epochs=3
+        ),
     ),
     "full": Study(
         name="full",
         datasets=(
-            DatasetSpec(n_samples=100_000, n_features=100, outliers=0.02),
-            DatasetSpec(n_samples=100_000, n_features=100, dtype="float32", outliers=0.02),
-            DatasetSpec(n_samples=1_000_000, n_features=100, outliers=0.02, correlation=0.5),
+            DatasetSpec(n_samples=50_000, n_features=100, outliers=0.02),
+            DatasetSpec(n_samples=50_000, n_features=100, outliers=0.02, correlation=0.7, seed=1),
         ),
         losses=("l2", "l1", "huber"),
-        methods=_QUICK_METHODS,
-        threads=(1, 2),
-        repetitions=3,
-        epochs=5,
+        methods=(MethodSpec(name="batch", epochs=100), *(MethodSpec(name=m) for m in METHODS[1:])),
+        threads=2,
+        repetitions=5,
+        epochs=20,
+        schedules=("constant", "cosine", "invscaling"),
         probe_mbytes=1024,
-        lp_size_limit=12_000_000,
-        scaling=ScalingSweep(
-            n_samples=(10_000, 100_000, 1_000_000),
-            n_features=(10, 30, 100),
-            methods=("batch", "minibatch"),
-            backends=("fastgd", "numpy", "torch"),
+        timing=TimingSpec(
+            dataset=DatasetSpec(n_samples=2_000_000, n_features=100, outliers=0.02),
+            losses=("l2", "l1"),
+            threads=(1, 2),
+            epochs=3,
+            repetitions=5,
         ),
     ),
 }
@@ -279,29 +348,3 @@ def preset(name: str) -> Study:
         return PRESETS[name]
     except KeyError:
         raise StudyConfigError(f"preset: unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
-
-
-def load_study(path: str | Path) -> Study:
-    """Read and validate a TOML study file.
-
-    Raises
-    ------
-    StudyConfigError
-        The file cannot be read or parsed, has an unknown key or a bad
-        value; the one-line message names the file and the key.
-    """
-    from .config_io import study_from_dict
-
-    source = Path(path)
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyConfigError(f"{source}: no such study file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyConfigError(f"{source}: cannot read study file ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise StudyConfigError(f"{source}: invalid TOML ({error})") from None
-    try:
-        return study_from_dict(data, default_name=source.stem)
-    except StudyConfigError as error:
-        raise StudyConfigError(f"{source}: {error}") from None

@@ -10,10 +10,13 @@ memory system delivers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
+import sys
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ import numpy as np
 from .._jit import jit
 
 __all__ = [
+    "thread_limits",
     "cpu_count",
     "cpu_model",
     "last_level_cache_bytes",
@@ -151,3 +155,27 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
         "fastgd": package_version("fastgd"),
         "platform": platform.platform(),
     }
+
+
+@contextlib.contextmanager
+def thread_limits(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after.
+
+    The study runs each case at its thread count through this.  Only the
+    harness sets thread counts: library code reads ``numba.get_num_threads()``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    previous_numba = numba.get_num_threads()
+    torch = sys.modules.get("torch")
+    previous_torch = torch.get_num_threads() if torch is not None else None
+    numba.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        numba.set_num_threads(previous_numba)
+        if torch is not None and previous_torch is not None:
+            torch.set_num_threads(previous_torch)

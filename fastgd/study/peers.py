@@ -1,91 +1,55 @@
-"""Which peer runs which method, whether it is installed, and how to build it.
+"""The peers: the same methods written with NumPy, scikit-learn and PyTorch, as their users would.
 
-A peer is an object with
+A peer is built on ``(X, y)`` with a loss, a fastgd optimizer (its rule and
+hyper-parameters), a batch size (``None``: full batch), a fastgd schedule,
+the run's number of epochs, the shuffling seed and ``shuffle``; then
 
-``prepare_epoch(order)``
-    untimed set-up of the next epoch (``order``: the row permutation, or ``None``);
-``run_epoch()``
-    one pass over the data: the timed region;
+``run_epoch(epoch)``
+    one pass over the data: **the timed region**.  It includes everything the
+    epoch costs, the row permutation too;
 ``parameters() -> (coef, intercept)``
-    untimed copy of the current model.
+    an untimed copy of the current model.
 
-Applicability (a backend that does not apply to a method is simply not run):
+Row order: the NumPy and PyTorch peers visit the rows of each epoch in
+:func:`fastgd.epoch_order` (the permutation ``fastgd.fit`` draws, computed
+inside the timed region), so their trajectories can be compared with
+fastgd's step for step.  scikit-learn's ``SGDRegressor`` is run as its users
+run it: ``shuffle=True`` with its own generator, one ``partial_fit`` per epoch.
 
-``numpy``
-    every method (full batch, mini-batch and per-sample loops, every optimizer);
-``sklearn``
-    plain per-sample SGD only (``SGDRegressor``);
-``torch``
-    every method that updates on more than one sample at a time (full batch,
-    mini-batch, Adam, ...); per-sample steps in PyTorch are dominated by the
-    Python and autograd overhead of each step and are not run.
-
-A peer whose package is not installed is skipped with a note that the CLI
-prints and the report shows; it is never replaced by anything else.
+Learning-rate schedules: a per-epoch schedule (cosine) sets the rate at the
+start of each epoch; a per-step one (invscaling) sets it before every step
+(scikit-learn's own ``learning_rate="invscaling"`` is the same formula).
+A peer whose package is not installed is skipped with a note, never replaced.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any, Protocol
 
 import numpy as np
 
-from .peers_sklearn import sklearn_applies
+__all__ = ["PER_STEP_SCHEDULES", "Peer", "make_peer"]
 
-__all__ = ["PEERS", "Peer", "backend_applies", "make_peer", "missing_peer_note"]
-
-#: Peer backend -> the importable module it needs.
-PEERS: dict[str, str] = {"numpy": "numpy", "sklearn": "sklearn", "torch": "torch"}
-_PACKAGES = {"numpy": "numpy", "sklearn": "scikit-learn", "torch": "torch"}
+#: Schedules whose rate changes at every step (the others change once per epoch).
+PER_STEP_SCHEDULES = frozenset({"invscaling"})
 
 
 class Peer(Protocol):
     """What the runner needs from a peer."""
 
-    def prepare_epoch(self, order: np.ndarray | None) -> None:
-        """Untimed set-up of the next epoch (``order``: row permutation, or ``None``)."""
-
-    def run_epoch(self) -> None:
-        """One pass over the data: the timed region."""
+    def run_epoch(self, epoch: int) -> None:
+        """One pass over the data (0-based ``epoch``): the timed region."""
 
     def parameters(self) -> tuple[np.ndarray, float]:
         """Untimed copy of ``(coef, intercept)``."""
 
 
-def missing_peer_note(backend: str) -> str | None:
-    """``None`` when ``backend`` can run here, else the note saying why it is skipped."""
-    if backend == "fastgd":
-        return None
-    module = PEERS[backend]
-    if importlib.util.find_spec(module) is None:
-        return f"{backend} peer skipped: {_PACKAGES[backend]} is not installed (pip install 'fastgd[peers]')"
-    return None
+def make_peer(backend: str, X: np.ndarray, y: np.ndarray, **options: Any) -> Peer:
+    """Build the peer ``backend`` (``numpy``, ``sklearn`` or ``torch``) on ``X, y``.
 
-
-def backend_applies(backend: str, optimizer: Any, batch_size: int | None) -> bool:
-    """Whether ``backend`` implements a method with this optimizer and batch size."""
-    if backend in ("fastgd", "numpy"):
-        return True
-    if backend == "sklearn":
-        return sklearn_applies(optimizer, batch_size)
-    if backend == "torch":
-        return batch_size != 1
-    raise ValueError(f"unknown backend {backend!r}")
-
-
-def make_peer(
-    backend: str,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    loss: str,
-    delta: float,
-    optimizer: Any,
-    batch_size: int | None,
-) -> Peer:
-    """Build the peer ``backend`` (``numpy``, ``sklearn`` or ``torch``) on ``X, y``."""
-    options = {"loss": loss, "delta": delta, "optimizer": optimizer, "batch_size": batch_size}
+    ``options``: ``loss``, ``delta``, ``optimizer``, ``batch_size``,
+    ``schedule``, ``epochs``, ``seed``, ``shuffle`` (see the module docstring).
+    """
     if backend == "numpy":
         from .peers_numpy import NumpyPeer
 

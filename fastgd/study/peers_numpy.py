@@ -4,7 +4,9 @@
 * mini-batch: a Python loop over batches (rows gathered with ``X[rows]``);
 * per-sample SGD: a Python loop over rows with NumPy dot products;
 * every optimizer rule of :mod:`fastgd.optim` transcribed in NumPy from
-  PyTorch's definitions (weight decay never touches the intercept).
+  PyTorch's definitions (weight decay never touches the intercept);
+* the epoch's row permutation is :func:`fastgd.epoch_order`, drawn inside
+  the timed :meth:`NumpyPeer.run_epoch`.
 
 The parameters are kept in the data's dtype, as fastgd does.  This module is
 a *peer* for the benchmark, not an implementation used by :func:`fastgd.fit`.
@@ -16,6 +18,9 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+
+from ..shuffle import epoch_order
+from .peers import PER_STEP_SCHEDULES
 
 __all__ = ["NumpyOptimizer", "NumpyPeer", "numpy_slope"]
 
@@ -66,11 +71,10 @@ class NumpyOptimizer:
         """True for SGD without momentum or weight decay (``params -= lr * grad``)."""
         return bool(self.rule == "sgd" and self.hyper["momentum"] == 0 and self.hyper["weight_decay"] == 0)
 
-    def step(self, params: np.ndarray, grad: np.ndarray) -> None:
-        """Update ``params`` in place from ``grad`` (``grad`` may be overwritten)."""
+    def step(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        """Update ``params`` in place from ``grad`` at rate ``lr`` (``grad`` may be overwritten)."""
         self.step_count += 1
         h, t, nd = self.hyper, self.step_count, self.n_decay
-        lr = h["lr"]
         decay = h.get("weight_decay", 0.0)
         if decay and self.rule != "adamw":
             grad[:nd] += decay * params[:nd]
@@ -136,26 +140,35 @@ class NumpyPeer:
     optimizer : fastgd optimizer
     batch_size : int or None
         ``None`` (or >= n_samples) for full batch, 1 for per-sample SGD.
+    schedule : fastgd schedule
+    epochs : int
+        The run's number of epochs (for the schedule).
+    seed : int
+        ``fit``'s shuffling seed.
+    shuffle : bool
+        Visit the rows in :func:`fastgd.epoch_order` (else in storage order).
     """
 
     def __init__(
-        self, X: np.ndarray, y: np.ndarray, *, loss: str, delta: float, optimizer: Any, batch_size: int | None
-    ) -> None:
+        self, X: np.ndarray, y: np.ndarray, *, loss: str, delta: float, optimizer: Any, batch_size: int | None,
+        schedule: Any, epochs: int, seed: int, shuffle: bool = True,
+    ) -> None:  # fmt: skip
         self.X, self.y = X, y
         n_samples, n_features = X.shape
         self.loss, self.delta = loss, delta
         self.batch_size = None if batch_size is None or batch_size >= n_samples else int(batch_size)
         self.params = np.zeros(n_features + 1, dtype=X.dtype)
         self.optimizer = NumpyOptimizer(optimizer, n_features + 1, n_features, X.dtype)
-        self.order: np.ndarray | None = None
-
-    def prepare_epoch(self, order: np.ndarray | None) -> None:
-        """Set the row order of the next epoch (``None``: natural order).  Not timed."""
-        self.order = order
+        self.base_lr, self.schedule, self.epochs = float(optimizer.lr), schedule, epochs
+        self.per_step = schedule.name in PER_STEP_SCHEDULES
+        self.seed, self.shuffle = seed, shuffle
 
     def parameters(self) -> tuple[np.ndarray, float]:
         """Copy of ``(coef, intercept)``."""
         return self.params[:-1].copy(), float(self.params[-1])
+
+    def _lr(self, epoch: int) -> float:
+        return float(self.schedule.lr_at(self.base_lr, self.optimizer.step_count, epoch, self.epochs))
 
     def _batch_gradient(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         coef = self.params[:-1]
@@ -168,29 +181,32 @@ class NumpyPeer:
         grad /= X.shape[0]
         return grad
 
-    def run_epoch(self) -> None:
-        """One pass over the data (the timed region)."""
+    def run_epoch(self, epoch: int) -> None:
+        """One pass over the data (the timed region), its permutation included."""
         if self.batch_size is None:
-            self.optimizer.step(self.params, self._batch_gradient(self.X, self.y))
-        elif self.batch_size == 1:
-            self._sample_epoch()
-        else:
-            n, size, order = self.X.shape[0], self.batch_size, self.order
-            rows: slice | np.ndarray
-            for start in range(0, n, size):
-                if order is None:
-                    rows = slice(start, min(start + size, n))
-                else:
-                    rows = order[start : start + size]
-                self.optimizer.step(self.params, self._batch_gradient(self.X[rows], self.y[rows]))
+            self.optimizer.step(self.params, self._batch_gradient(self.X, self.y), self._lr(epoch))
+            return
+        n, size = self.X.shape[0], self.batch_size
+        order = epoch_order(n, self.seed, epoch) if self.shuffle else None
+        if size == 1:
+            self._sample_epoch(epoch, order)
+            return
+        lr = self._lr(epoch)
+        rows: slice | np.ndarray
+        for start in range(0, n, size):
+            rows = slice(start, min(start + size, n)) if order is None else order[start : start + size]
+            if self.per_step:
+                lr = self._lr(epoch)
+            self.optimizer.step(self.params, self._batch_gradient(self.X[rows], self.y[rows]), lr)
 
-    def _sample_epoch(self) -> None:
+    def _sample_epoch(self, epoch: int, order: np.ndarray | None) -> None:
         X, y, params = self.X, self.y, self.params
         coef = params[:-1]
-        rows = range(X.shape[0]) if self.order is None else self.order.tolist()
+        rows = range(X.shape[0]) if order is None else order.tolist()
         loss, delta = self.loss, self.delta
-        if self.optimizer.is_plain_sgd:
-            lr = X.dtype.type(self.optimizer.hyper["lr"])
+        if self.optimizer.is_plain_sgd and not self.per_step:
+            lr = X.dtype.type(self._lr(epoch))
+            self.optimizer.step_count += X.shape[0]
             for i in rows:
                 x = X[i]
                 r = x @ coef + params[-1] - y[i]
@@ -200,10 +216,13 @@ class NumpyPeer:
                 params[-1] -= step
             return
         grad = np.empty_like(params)
+        lr = self._lr(epoch)
         for i in rows:
             x = X[i]
             r = x @ coef + params[-1] - y[i]
             s = r + r if loss == "l2" else (np.sign(r) if loss == "l1" else np.clip(r, -delta, delta))
             np.multiply(x, s, out=grad[:-1])
             grad[-1] = s
-            self.optimizer.step(params, grad)
+            if self.per_step:
+                lr = self._lr(epoch)
+            self.optimizer.step(params, grad, lr)

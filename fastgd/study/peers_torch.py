@@ -6,7 +6,10 @@ data gives ``torch.float64``), the intercept in its own parameter group with
 intercept).  Each step is ``zero_grad``, ``criterion(X_b @ w + b, y_b)``
 with ``nn.MSELoss``/``L1Loss``/``HuberLoss`` (mean reduction),
 ``backward`` and ``optimizer.step()``, over mini-batches of the same size and
-order as fastgd's.  ``X`` is shared with NumPy (``torch.from_numpy``), not copied.
+order as fastgd's (:func:`fastgd.epoch_order`, drawn inside the timed epoch).
+A schedule sets each parameter group's ``lr`` at the start of every epoch
+(cosine) or before every step (invscaling), as a ``LambdaLR`` would.
+``X`` is shared with NumPy (``torch.from_numpy``), not copied.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+
+from ..shuffle import epoch_order
+from .peers import PER_STEP_SCHEDULES
 
 __all__ = ["TORCH_OPTIMIZERS", "TorchPeer"]
 
@@ -34,11 +40,17 @@ class TorchPeer:
         Rule and hyper-parameters, passed to the ``torch.optim`` class of the same name.
     batch_size : int or None
         ``None`` (or >= n_samples) for full batch.
+    schedule : fastgd schedule
+    epochs : int
+    seed : int
+    shuffle : bool
+        Visit the rows in :func:`fastgd.epoch_order` (else in storage order).
     """
 
     def __init__(
-        self, X: np.ndarray, y: np.ndarray, *, loss: str, delta: float, optimizer: Any, batch_size: int | None
-    ) -> None:
+        self, X: np.ndarray, y: np.ndarray, *, loss: str, delta: float, optimizer: Any, batch_size: int | None,
+        schedule: Any, epochs: int, seed: int, shuffle: bool = True,
+    ) -> None:  # fmt: skip
         import torch
 
         self.torch = torch
@@ -64,22 +76,31 @@ class TorchPeer:
             self.criterion = torch.nn.HuberLoss(delta=delta)
         else:
             raise ValueError(f"unknown loss {loss!r}")
-        self.order: Any = None
+        self.base_lr, self.schedule, self.epochs = float(optimizer.lr), schedule, epochs
+        self.per_step = schedule.name in PER_STEP_SCHEDULES
+        self.seed, self.shuffle, self.step_count = seed, shuffle, 0
 
-    def prepare_epoch(self, order: np.ndarray | None) -> None:
-        """Set the row order of the next epoch (``None``: natural order).  Not timed."""
-        self.order = None if order is None else self.torch.from_numpy(np.asarray(order, dtype=np.int64))
+    def _set_lr(self, epoch: int) -> None:
+        lr = self.schedule.lr_at(self.base_lr, self.step_count, epoch, self.epochs)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def parameters(self) -> tuple[np.ndarray, float]:
         """Copy of ``(coef, intercept)`` as NumPy."""
         with self.torch.no_grad():
             return self.coef.detach().numpy().copy(), float(self.intercept.item())
 
-    def run_epoch(self) -> None:
-        """One pass over the data (the timed region)."""
-        X, y, size, order = self.X, self.y, self.batch_size, self.order
+    def run_epoch(self, epoch: int) -> None:
+        """One pass over the data (the timed region), its permutation included."""
+        X, y, size = self.X, self.y, self.batch_size
         full = size >= self.n_samples
+        order = None
+        if self.shuffle and not full:
+            order = self.torch.from_numpy(epoch_order(self.n_samples, self.seed, epoch))
+        self._set_lr(epoch)
         for start in range(0, self.n_samples, size):
+            if self.per_step:
+                self._set_lr(epoch)
             if full or order is None:
                 X_batch, y_batch = X[start : start + size], y[start : start + size]
             else:
@@ -89,3 +110,4 @@ class TorchPeer:
             objective = self.criterion(X_batch @ self.coef + self.intercept, y_batch)
             objective.backward()
             self.optimizer.step()
+            self.step_count += 1

@@ -1,14 +1,20 @@
-"""Run a study: every case once, persisted as soon as it finishes, resumable.
+"""Run a study: the tune phase, then the timing phase, each case stored as soon as it finishes.
 
-:func:`run_study` measures the machine's memory bandwidth, writes
-``study.json``, then runs each unfinished case (see
-:mod:`fastgd.study.measure`) and appends its record to ``records.jsonl`` at
-once.  A rerun skips the cases already recorded (``force=True`` redoes them);
-Ctrl-C or a crash loses nothing that had finished.  The certified optimum is
+**Tune.**  For every dataset x loss x method x backend (a *group*), each
+schedule's learning-rate grid runs once (repetition 0).  When the best rate of
+a schedule sits on an edge of its grid, one more rate beyond that edge is run,
+up to ``lr_grid.max_widen`` times.  The group's winner (the rule of
+:mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining
+``repetitions``.
+
+**Timing.**  On ``timing.dataset``, every method x backend x thread count runs
+``timing.repetitions`` times at the learning rate and schedule it won on the
+first tune dataset (the grid centre, constant, where it has none).
+
+Every case is one file in the store; a rerun recomputes the same plan from
+the stored rows and skips every case whose file exists, so Ctrl-C, SIGTERM or
+a crash loses only the case being measured.  The certified optimum is
 computed once per (dataset, loss); one dataset is in memory at a time.
-
-This is harness code: it sets Numba's, PyTorch's and the BLAS thread counts
-for each case and restores them afterwards.
 """
 
 from __future__ import annotations
@@ -21,96 +27,197 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
+import pandas as pd
 
-from ..cli import thread_limits  # thread counts are the harness's to set, not the library's
-from .cases import Case, expand_cases
-from .config import DatasetSpec, Study
-from .machine import machine_info, measure_read_bandwidth
-from .measure import measure_case
+from .. import make_regression
+from .cases import Case, backend_applies, missing_backend_note, optimizer_params
+from .config import DatasetSpec, MethodSpec, Study, StudyConfigError
+from .machine import cpu_count, machine_info, measure_read_bandwidth, thread_limits
+from .measure import run_case
 from .optimum import Optimum, certified_optimum
-from .records import STUDY_FILE, append_record, atomic_write_json, finished_case_ids
+from .select import select_winners
+from .store import ResultsStore
 
 __all__ = ["StudyOutcome", "run_study"]
 
 
 @dataclass
 class StudyOutcome:
-    """What :func:`run_study` did.
-
-    Attributes
-    ----------
-    results_dir : Path
-    n_cases : int
-        Cases in the study.
-    n_run : int
-        Cases measured by this call.
-    n_skipped : int
-        Cases already finished by an earlier run, not redone.
-    notes : list of str
-        Skipped peers and other remarks (also in ``study.json``).
-    elapsed_s : float
-    """
+    """What :func:`run_study` did: cases measured and skipped, notes, elapsed seconds."""
 
     results_dir: Path
-    n_cases: int
     n_run: int = 0
     n_skipped: int = 0
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
 
-def _make_dataset(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
-    import fastgd
-
-    data = fastgd.make_regression(
-        spec.n_samples,
-        spec.n_features,
-        noise=spec.noise,
-        outliers=spec.outliers,
-        correlation=spec.correlation,
-        dtype=np.dtype(spec.dtype),
-        seed=spec.seed,
-    )
-    return data.X, data.y
+class _Stop(Exception):
+    """``max_cases`` measured: stop here (the rest is left for a rerun)."""
 
 
-class _Progress:
-    """A tqdm bar over the cases, or plain log lines in quiet mode."""
+def _check_threads(study: Study) -> None:
+    available = cpu_count()
+    wanted = [("threads", study.threads)]
+    if study.timing is not None:
+        wanted += [(f"timing.threads[{i}]", t) for i, t in enumerate(study.timing.threads)]
+    for key, threads in wanted:
+        if threads > available:
+            raise StudyConfigError(f"{key}: {threads} threads asked for, but this machine has {available} cores")
 
-    def __init__(self, total: int, quiet: bool, log: Callable[[str], None]) -> None:
-        self.total, self.quiet, self.log, self.done = total, quiet, log, 0
-        self.bar = None
-        if not quiet:
-            from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc="fastgd bench", unit="case", file=sys.stderr, dynamic_ncols=True)
+class _Runner:
+    """Walks the plan; measures what the store lacks and reads back what it has."""
 
-    def start(self, case: Case) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(case.label, refresh=True)
+    def __init__(
+        self, study: Study, store: ResultsStore, outcome: StudyOutcome, say: Callable[[str], None],
+        quiet: bool, max_cases: int | None,
+    ) -> None:  # fmt: skip
+        self.study, self.store, self.outcome, self.say = study, store, outcome, say
+        self.quiet, self.max_cases = quiet, max_cases
+        self.finished = store.finished_ids()
+        self.rows: dict[str, pd.DataFrame] = {}
+        self.data: tuple[DatasetSpec | None, Any] = (None, None)
+        self.optima: dict[str, Optimum] = {}
+        self.winners: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self.backends = [b for b in study.backends if missing_backend_note(b) is None]
 
-    def finish(self, case: Case, record: dict[str, Any]) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
+    # -- data and optimum, loaded only when a case must be measured --------------------
+    def _dataset(self, spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+        if self.data[0] != spec:
+            self.data, self.optima = (None, None), {}  # free the previous dataset first
+            try:
+                made = make_regression(
+                    spec.n_samples, spec.n_features, noise=spec.noise, outliers=spec.outliers,
+                    correlation=spec.correlation, dtype=np.dtype(spec.dtype), seed=spec.seed,
+                )  # fmt: skip
+            except MemoryError:
+                raise StudyConfigError(
+                    f"dataset {spec.label}: cannot allocate X ({spec.x_bytes / 1e9:.3g} GB); use a smaller n_samples"
+                ) from None
+            self.data = (spec, (made.X, made.y))
+        return self.data[1]  # type: ignore[no-any-return]
+
+    def _optimum(self, case: Case, X: np.ndarray, y: np.ndarray) -> Optimum:
+        if case.loss not in self.optima:
+            optimum = certified_optimum(X, y, case.loss, delta=case.delta, size_limit=self.study.lp_size_limit)
+            self.optima[case.loss] = optimum
+            if optimum.kind is None:
+                why = "no closed form" if case.loss == "huber" else "too large for the exact LP, or SciPy is missing"
+                self._note(f"{case.loss} on {case.dataset.label}: no certified optimum ({why}); no suboptimality")
+            if self.study.settle_s:  # OpenBLAS threads of the solve busy-wait: let them go idle
+                time.sleep(self.study.settle_s)
+        return self.optima[case.loss]
+
+    def _note(self, note: str) -> None:
+        if note not in self.outcome.notes:
+            self.outcome.notes.append(note)
+
+    # -- one case ---------------------------------------------------------------------
+    def run(self, case: Case) -> pd.DataFrame:
+        case_id = case.case_id
+        if case_id in self.rows:
+            return self.rows[case_id]
+        if case_id in self.finished:
+            self.outcome.n_skipped += 1
+            rows = pd.read_parquet(self.store.directory / "cases" / f"{case_id}.parquet")
+        else:
+            if self.max_cases is not None and self.outcome.n_run >= self.max_cases:
+                raise _Stop
+            X, y = self._dataset(case.dataset)
+            optimum = self._optimum(case, X, y)
+            with thread_limits(case.threads):
+                rows = run_case(case, X, y, optimum)
+            self.store.write_case(case_id, rows)
+            self.outcome.n_run += 1
+            if not self.quiet:
+                self.say(_progress_line(self.outcome.n_run, case, rows))
+        self.rows[case_id] = rows
+        return rows
+
+    def _case(self, phase: str, spec: DatasetSpec, loss: str, method: MethodSpec, backend: str, **keys: Any) -> Case:
+        optimizer, batch_size = method.build()
+        study = self.study
+        fields = {
+            "phase": phase, "dataset": spec, "loss": loss, "delta": study.delta, "method": method.name,
+            "optimizer": optimizer.name, "optimizer_params": optimizer_params(optimizer), "batch_size": batch_size,
+            "backend": backend, "threads": study.threads, "lr": float(optimizer.lr), "schedule": "constant",
+            "epochs": method.epochs or study.epochs, "repetition": 0, "fit_seed": study.fit_seed,
+        }  # fmt: skip
+        return Case(**(fields | keys))
+
+    # -- the two phases ---------------------------------------------------------------
+    def tune(self) -> None:
+        study = self.study
+        target = study.criterion_target
+        for spec_index, spec in enumerate(study.datasets):
+            for loss in study.losses:
+                for method in study.methods:
+                    optimizer, batch_size = method.build()
+                    for backend in self.backends:
+                        schedules = [
+                            s for s in study.method_schedules(method, batch_size)
+                            if backend_applies(backend, optimizer, batch_size, s)
+                        ]  # fmt: skip
+                        rows = [self._tune_grid(spec, loss, method, backend, s, float(optimizer.lr)) for s in schedules]
+                        if not rows:
+                            continue
+                        winner = select_winners(pd.concat(rows, ignore_index=True), target).iloc[0]
+                        if not np.isfinite(winner["lr"]):
+                            self._note(f"{backend}/{method.name} {loss} on {spec.label}: every learning rate diverged")
+                            continue
+                        best = (float(winner["lr"]), str(winner["schedule"]))
+                        if spec_index == 0:
+                            self.winners[(loss, method.name, backend)] = best
+                        for repetition in range(1, study.repetitions):
+                            self.run(self._case("tune", spec, loss, method, backend, lr=best[0], schedule=best[1],
+                                                repetition=repetition))  # fmt: skip
+
+    def _tune_grid(
+        self, spec: DatasetSpec, loss: str, method: MethodSpec, backend: str, schedule: str, centre: float
+    ) -> pd.DataFrame:
+        grid = self.study.lr_grid
+        rates = grid.rates(centre)
+
+        def run(lr: float) -> pd.DataFrame:
+            return self.run(self._case("tune", spec, loss, method, backend, lr=lr, schedule=schedule))
+
+        rows = pd.concat([run(lr) for lr in rates], ignore_index=True)
+        for _ in range(grid.max_widen):
+            best = select_winners(rows, self.study.criterion_target).iloc[0]
+            edge = "low" if not np.isfinite(best["lr"]) else best["grid_edge"]
+            if edge not in ("low", "high"):
+                break
+            rates = [rates[0] / grid.ratio, *rates] if edge == "low" else [*rates, rates[-1] * grid.ratio]
+            rows = pd.concat([rows, run(rates[0] if edge == "low" else rates[-1])], ignore_index=True)
+        return rows
+
+    def timing(self) -> None:
+        timing = self.study.timing
+        if timing is None:
             return
-        median = float(np.median([row["epoch_time_s"] for row in record["timing"]]))
-        flag = " DIVERGED" if record["diverged"] else ""
-        self.log(f"[{self.done}/{self.total}] {case.label}: {median * 1e3:.3g} ms/epoch{flag}")
+        for threads in timing.threads:
+            for loss in timing.losses:
+                for method in self.study.methods:
+                    optimizer, batch_size = method.build()
+                    for backend in self.backends:
+                        lr, schedule = self.winners.get((loss, method.name, backend), (float(optimizer.lr), "constant"))
+                        if not backend_applies(backend, optimizer, batch_size, schedule):
+                            continue
+                        for repetition in range(timing.repetitions):
+                            self.run(self._case(
+                                "timing", timing.dataset, loss, method, backend, threads=threads, lr=lr,
+                                schedule=schedule, epochs=timing.epochs, repetition=repetition,
+                            ))  # fmt: skip
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
-
-def _usable_thread_cases(cases: list[Case], notes: list[str]) -> list[Case]:
-    available = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    too_many = sorted({case.threads for case in cases if case.threads > available})
-    if too_many:
-        notes.append(f"thread counts {too_many} skipped: this machine offers {available} Numba threads")
-    return [case for case in cases if case.threads <= available]
+def _progress_line(count: int, case: Case, rows: pd.DataFrame) -> str:
+    times = rows["time_s"].to_numpy()
+    epoch_ms = 1e3 * float(np.median(np.diff(times))) if len(times) > 1 else float("nan")
+    final = rows["suboptimality"].iloc[-1]
+    flag = " DIVERGED" if rows["diverged"].iloc[0] else ""
+    return f"[{count}] {case.label}: {epoch_ms:.3g} ms/epoch, final suboptimality {final:.2g}{flag}"
 
 
 def run_study(
@@ -122,127 +229,58 @@ def run_study(
     command: str | None = None,
     max_cases: int | None = None,
     log: Callable[[str], None] | None = None,
-    on_case_done: Callable[[Case, dict[str, Any]], None] | None = None,
 ) -> StudyOutcome:
-    """Run every unfinished case of ``study`` and append its record to ``results_dir``.
+    """Run every unfinished case of ``study``, storing each in ``results_dir`` as it finishes.
 
     Parameters
     ----------
     study : Study
     results_dir : path-like
-        Where ``records.jsonl`` and ``study.json`` live (created if needed).
+        The results store (created if needed; see :mod:`fastgd.study.store`).
     force : bool, default False
-        Redo cases that already have a record (the new record supersedes the old).
+        Discard the results already there and measure everything again.
     quiet : bool, default False
-        Plain log lines instead of a progress bar.
+        No per-case progress lines.
     command : str, optional
-        The command line that reproduces the run (stored in ``study.json``).
+        The command line that reproduces the run (kept in ``study.json``).
     max_cases : int, optional
         Stop after measuring this many cases (the rest stay for a rerun).
     log : callable, optional
-        Where log lines go (default: print to stderr).
-    on_case_done : callable, optional
-        Called with ``(case, record)`` after each record is persisted.
-
-    Returns
-    -------
-    StudyOutcome
+        Where progress lines go (default: stderr).
 
     Raises
     ------
-    fastgd.study.records.CorruptRecordError
-        The existing records file is damaged (it is never silently reused).
-    KeyboardInterrupt
-        Propagated after the progress bar is closed; finished cases are kept.
+    StudyConfigError
+        The study asks for more threads than the machine has, or a dataset
+        that cannot be allocated.
+    fastgd.study.store.StoreError
+        The results directory is locked by another run, holds another study,
+        or cannot be written (checked before anything is measured).
     """
     started = time.perf_counter()
-    say = log or (lambda line: print(line, file=sys.stderr))
-    directory = Path(results_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    finished = set() if force else finished_case_ids(directory)
-    all_cases, notes = expand_cases(study)
-    cases = _usable_thread_cases(all_cases, notes)
-    todo = [case for case in cases if case.case_id not in finished]
-    outcome = StudyOutcome(directory, len(cases), n_skipped=len(cases) - len(todo), notes=notes)
-    if max_cases is not None:
-        todo = todo[:max_cases]
-    if not todo and (directory / STUDY_FILE).exists():
-        outcome.elapsed_s = time.perf_counter() - started
-        return outcome
-
-    if not quiet:
-        say(f"measuring memory bandwidth ({study.probe_mbytes} MiB read probe)...")
-    machine = machine_info(measure_read_bandwidth(study.probe_mbytes * 2**20))
-    info: dict[str, Any] = {
-        "command": command,
-        "preset": study.name,
-        "study": study.to_dict(),
-        "machine": machine,
-        "notes": notes,
-        "case_ids": [case.case_id for case in cases],
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    _note_cached_datasets(todo, machine.get("llc_bytes"), notes)
-    atomic_write_json(directory / STUDY_FILE, info)
-
-    if any(case.backend == "torch" for case in todo):
-        import torch  # noqa: F401  (imported now so that thread_limits governs it from the first case)
-
-    progress = _Progress(len(todo), quiet, say)
-    current: tuple[DatasetSpec | None, Any] = (None, None)
-    optima: dict[tuple[str, float], Optimum] = {}
-    try:
-        for case in todo:
-            progress.start(case)
-            if current[0] != case.dataset:
-                current = (None, None)  # free the previous dataset first
-                optima.clear()
-                current = (case.dataset, _make_dataset(case.dataset))
-            X, y = current[1]
-            key = (case.loss, case.delta)
-            if key not in optima:
-                optima[key] = certified_optimum(X, y, case.loss, delta=case.delta, size_limit=study.lp_size_limit)
-                _note_uncertified(case, optima[key], notes)
-            if study.settle_s > 0:  # let BLAS threads still spinning from the last call go idle
-                time.sleep(study.settle_s)
-            with thread_limits(case.threads):
-                record = measure_case(case, X, y, optima[key], machine)
-            append_record(directory, record)
-            outcome.n_run += 1
-            progress.finish(case, record)
-            if on_case_done is not None:
-                on_case_done(case, record)
-    finally:
-        progress.close()
-        info["notes"] = notes
-        info["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write_json(directory / STUDY_FILE, info)
-    outcome.elapsed_s = time.perf_counter() - started
+    say = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    _check_threads(study)
+    outcome = StudyOutcome(Path(results_dir))
+    outcome.notes.extend(n for b in study.backends if (n := missing_backend_note(b)) is not None)
+    with ResultsStore(results_dir, study.to_dict(), discard=force) as store:
+        try:
+            bandwidth = measure_read_bandwidth(study.probe_mbytes * 2**20)
+        except MemoryError:
+            raise StudyConfigError(f"probe_mbytes: cannot allocate the {study.probe_mbytes} MiB probe buffer") from None
+        info: dict[str, Any] = {
+            "command": command, "study": study.to_dict(), "machine": machine_info(bandwidth), "notes": outcome.notes,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }  # fmt: skip
+        store.write_study_info(info)
+        runner = _Runner(study, store, outcome, say, quiet, max_cases)
+        try:
+            runner.tune()
+            runner.timing()
+        except _Stop:
+            pass
+        finally:
+            outcome.elapsed_s = time.perf_counter() - started
+            info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s}
+            info["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            store.write_study_info(info)
     return outcome
-
-
-def _note_cached_datasets(cases: list[Case], llc_bytes: int | None, notes: list[str]) -> None:
-    """Say which datasets fit in the last-level cache (their GB/s may exceed the memory bandwidth)."""
-    if not llc_bytes:
-        return
-    for spec in dict.fromkeys(case.dataset for case in cases):
-        if spec.x_bytes <= llc_bytes:
-            note = (
-                f"{spec.n_samples}x{spec.n_features} {spec.dtype}: X ({spec.x_bytes / 2**20:.3g} MiB) fits in the "
-                f"{llc_bytes / 2**20:.3g} MiB last-level cache, so its GB/s can exceed the memory bandwidth"
-            )
-            if note not in notes:
-                notes.append(note)
-
-
-def _note_uncertified(case: Case, optimum: Optimum, notes: list[str]) -> None:
-    if optimum.kind is not None:
-        return
-    spec = case.dataset
-    why = "no closed form" if case.loss == "huber" else "too large for the exact LP"
-    note = (
-        f"{case.loss} on {spec.n_samples}x{spec.n_features} {spec.dtype}: no certified optimum ({why}); "
-        "suboptimality is measured against the best loss seen"
-    )
-    if note not in notes:
-        notes.append(note)
