@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -77,168 +81,130 @@ def test_python_dash_m_fastgd_runs_the_cli():
 # End to end (joint with fastgd.report): the tiny preset into a temporary directory
 # ----------------------------------------------------------------------------
 
-_TIMING_COLUMNS = {
-    "n_samples",
-    "n_features",
-    "dtype",
-    "noise",
-    "outliers",
-    "correlation",
-    "loss",
-    "method",
-    "backend",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "threads",
-    "repetition",
-    "epoch_time_s",
-    "epoch_time_min_s",
-    "epoch_time_max_s",
-    "samples_per_s",
-    "gbytes_per_s",
-    "bandwidth_fraction",
-    "compile_s",
-    "cpu_model",
-    "cores",
-    "python",
-    "numpy",
-    "numba",
-    "pandas",
-    "torch",
-    "sklearn",
-}
-_CONVERGENCE_COLUMNS = {
-    "n_samples",
-    "n_features",
-    "dtype",
-    "method",
-    "backend",
-    "repetition",
-    "epoch",
-    "step",
-    "samples_seen",
-    "time_s",
-    "loss",
-    "suboptimality",
-    "coef_error",
-    "optimum_kind",
-}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _run(argv):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(argv)
+    return status, stdout.getvalue(), stderr.getvalue()
 
 
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):
     """Run ``fastgd bench --preset tiny`` once for the end-to-end checks."""
     out = tmp_path_factory.mktemp("tiny-report")
-    import contextlib
-    import io
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        status = main(["bench", "--preset", "tiny", "--out", str(out), "--quiet"])
-    return out, status, stdout.getvalue(), stderr.getvalue()
+    return (out, *_run(["bench", "--preset", "tiny", "--out", str(out), "--quiet"]))
 
 
-def test_bench_tiny_writes_every_file(tiny_report):
+def test_bench_tiny_writes_the_store_and_the_report(tiny_report):
     out, status, stdout, stderr = tiny_report
     assert status == 0, stderr
-    summary = stdout.strip().splitlines()[-1]
-    assert summary.startswith("fastgd bench:") and str(out / "REPORT.md") in summary
-    for name in ("timing.csv", "convergence.csv", "REPORT.md", "results/records.jsonl", "results/study.json"):
-        assert (out / name).is_file(), name
+    assert "Traceback" not in stderr
+    cases = sorted((out / "results" / "cases").glob("*.parquet"))
+    assert len(cases) > 50 and (out / "results" / "study.json").is_file()
+    assert (out / "REPORT.md").read_text().startswith("#")
     pngs = sorted(out.glob("*.png"))
-    names = {png.name for png in pngs}
-    assert {"epoch_time.png", "speedup.png"} <= names
-    assert any(name.startswith("convergence_") for name in names)
-    assert any(name.startswith("seed_") for name in names)
-    import matplotlib.image
-
-    report = (out / "REPORT.md").read_text()
-    for png in pngs:
-        data = png.read_bytes()
-        assert data.startswith(_PNG_SIGNATURE) and len(data) > 1000, png.name
-        assert matplotlib.image.imread(png).size > 0
-        assert f"]({png.name})" in report, f"REPORT.md does not link {png.name}"
-    assert "fastgd bench --preset tiny" in report
+    assert pngs and all(path.read_bytes().startswith(_PNG_SIGNATURE) for path in pngs)
+    assert sorted(out.glob("*.csv"))
+    assert f"{len(cases)} cases run, 0 already done" in stdout
 
 
-def test_bench_tiny_tables_have_the_documented_columns_and_no_gaps(tiny_report):
-    import pandas as pd
+def test_rerun_resumes_and_report_redraws_from_either_directory(tiny_report):
+    out, *_ = tiny_report
+    status, stdout, stderr = _run(["bench", "--preset", "tiny", "--out", str(out), "--quiet"])
+    assert status == 0, stderr
+    assert "0 cases run" in stdout
+    before = (out / "REPORT.md").read_text()
+    for results in (out / "results", out):
+        status, stdout, stderr = _run(["report", "--results", str(results), "--out", str(out)])
+        assert status == 0, stderr
+        assert (out / "REPORT.md").read_text() == before
 
-    out, status, _, _ = tiny_report
-    assert status == 0
-    timing = pd.read_csv(out / "timing.csv")
-    assert _TIMING_COLUMNS <= set(timing.columns)
-    assert set(timing["backend"]) >= {"fastgd", "numpy"}
-    assert set(timing["method"]) == {"batch", "sgd", "minibatch", "adam"}
-    measured = [
-        "epoch_time_s",
-        "epoch_time_min_s",
-        "epoch_time_max_s",
-        "samples_per_s",
-        "gbytes_per_s",
-        "bandwidth_fraction",
-    ]
-    assert not timing[measured + ["compile_s", "cpu_model", "numpy"]].isna().any().any()
-    assert (timing["epoch_time_s"] > 0).all()
-    convergence = pd.read_csv(out / "convergence.csv")
-    assert _CONVERGENCE_COLUMNS <= set(convergence.columns)
-    assert (
-        not convergence[["epoch", "time_s", "loss", "suboptimality", "coef_error", "optimum_kind"]].isna().any().any()
+
+def _one_line_error(status, stderr, *words):
+    assert status == 2
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    for word in words:
+        assert word in stderr
+
+
+def test_a_second_run_on_a_locked_directory_exits_2_naming_the_holder(tiny_report):
+    from fastgd.study.store import ResultsStore, read_study_info
+
+    out, *_ = tiny_report
+    with ResultsStore(out / "results", read_study_info(out / "results")["study"]):
+        status, _, stderr = _run(["bench", "--preset", "tiny", "--out", str(out), "--quiet"])
+    _one_line_error(status, stderr, "in use by pid")
+
+
+def test_a_different_study_into_the_same_results_is_refused(tiny_report, tmp_path):
+    out, *_ = tiny_report
+    config = tmp_path / "other.toml"
+    config.write_text("methods = [{name = 'batch'}]\n[[datasets]]\nn_samples = 50\nn_features = 2\n")
+    status, _, stderr = _run(["bench", "--config", str(config), "--out", str(out), "--quiet"])
+    _one_line_error(status, stderr, "different study", "--force")
+
+
+@pytest.mark.parametrize("option", ["--out", "--results"])
+def test_a_file_where_a_directory_belongs_exits_2(tmp_path, option):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    status, _, stderr = _run(["bench", "--preset", "tiny", option, str(a_file), "--quiet"])
+    _one_line_error(status, stderr, option, "is a file")
+    status, _, stderr = _run(["report", option, str(a_file)])
+    _one_line_error(status, stderr, "file" if option == "--results" else option)
+
+
+def test_an_unwritable_out_exits_2(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    status, _, stderr = _run(["bench", "--preset", "tiny", "--out", str(a_file / "sub"), "--quiet"])
+    _one_line_error(status, stderr, "cannot write")
+
+
+def test_more_threads_than_cores_exits_2_before_measuring(tmp_path):
+    status, _, stderr = _run(["bench", "--preset", "tiny", "--out", str(tmp_path), "--threads", "4096", "--quiet"])
+    _one_line_error(status, stderr, "4096 threads", "cores")
+    assert not list((tmp_path / "results" / "cases").glob("*.parquet"))
+
+
+def test_batch_size_above_n_samples_exits_2(tmp_path):
+    config = tmp_path / "study.toml"
+    config.write_text(
+        "methods = [{name = 'minibatch', batch_size = 100}]\n[[datasets]]\nn_samples = 50\nn_features = 2\n"
     )
-    fastgd_rows = convergence[convergence["backend"] == "fastgd"]
-    scale = fastgd_rows["loss"].abs().clip(lower=1.0)
-    assert (fastgd_rows["suboptimality"] >= -1e-9 * scale).all()
+    status, _, stderr = _run(["bench", "--config", str(config), "--out", str(tmp_path / "out")])
+    _one_line_error(status, stderr, "methods[0].batch_size", "n_samples")
 
 
-def test_rerun_resumes_and_report_redraws_the_same_tables(tiny_report, capsys):
-    out, status, _, _ = tiny_report
-    assert status == 0
-    timing_before = (out / "timing.csv").read_bytes()
-    records_before = (out / "results" / "records.jsonl").read_bytes()
-    assert main(["bench", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
-    summary = capsys.readouterr().out.strip().splitlines()[-1]
-    assert "0 run" in summary
-    assert (out / "results" / "records.jsonl").read_bytes() == records_before
-    assert (out / "timing.csv").read_bytes() == timing_before
-    assert main(["report", "--out", str(out)]) == 0
-    assert "REPORT.md" in capsys.readouterr().out
-    assert (out / "timing.csv").read_bytes() == timing_before
+def test_interrupted_report_is_one_line(tiny_report, monkeypatch):
+    import fastgd.report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fastgd.report, "write_report", interrupted)
+    out, *_ = tiny_report
+    status, _, stderr = _run(["report", "--results", str(out), "--out", str(out)])
+    assert status == 130 and len(stderr.strip().splitlines()) == 1 and "interrupted" in stderr
 
 
-def test_partial_last_record_is_a_one_line_warning_and_reruns(tiny_report, tmp_path, capsys):
-    import shutil
-
-    out, status, _, _ = tiny_report
-    assert status == 0
-    copy = tmp_path / "results"
-    shutil.copytree(out / "results", copy)
-    data = (copy / "records.jsonl").read_bytes()
-    (copy / "records.jsonl").write_bytes(data[:-30])  # an interrupted append
-    argv = ["bench", "--preset", "tiny", "--results", str(copy), "--out", str(tmp_path / "report"), "--quiet"]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    warning_lines = [line for line in captured.err.splitlines() if "warning:" in line]
-    assert warning_lines and "incomplete last record" in warning_lines[0]
-    assert "1 run" in captured.out.strip().splitlines()[-1]
-    assert (copy / "records.jsonl").read_bytes().count(b"\n") == data.count(b"\n")
-
-
-def test_corrupt_results_are_reported_not_used(tiny_report, tmp_path, capsys):
-    import shutil
-
-    out, status, _, _ = tiny_report
-    assert status == 0
-    copy = tmp_path / "results"
-    shutil.copytree(out / "results", copy)
-    lines = (copy / "records.jsonl").read_text().splitlines(keepends=True)
-    lines[0] = lines[0].replace('"diverged":false', '"diverged":true')
-    (copy / "records.jsonl").write_text("".join(lines))
-    assert main(["report", "--results", str(copy), "--out", str(tmp_path / "report")]) == 1
-    err = capsys.readouterr().err
-    assert "line 1" in err and "corrupt" in err
-    assert (
-        main(["bench", "--preset", "tiny", "--results", str(copy), "--out", str(tmp_path / "report"), "--quiet"]) == 1
-    )
-    assert "line 1" in capsys.readouterr().err
+def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "fastgd", "bench", "--preset", "tiny", "--out", str(out), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cases = out / "results" / "cases"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(cases.glob("*.parquet"))) < 3:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    kept = len(list(cases.glob("*.parquet")))
+    assert kept >= 3
+    status, stdout, stderr = _run(["bench", "--preset", "tiny", "--out", str(out), "--quiet"])
+    assert status == 0, stderr
+    assert f" cases run, {kept} already done" in stdout
