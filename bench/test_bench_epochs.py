@@ -4,11 +4,12 @@ Groups ``epoch[<method> <n>x<d>]``; every call runs one more epoch of the same
 run (one benchmarked call per test).  The peers are the study's
 (:mod:`fastgd.study.peers`): NumPy implementations of the same updates,
 scikit-learn's ``SGDRegressor`` for per-sample SGD, and ``torch.optim`` over
-float64 tensors with mini-batches of the same size.  Peers get a fresh random
-row order per epoch in an untimed set-up; fastgd draws its own inside the
-timed epoch.  ``*-inorder`` cases visit the rows in storage order (no shuffle)
-for every implementation: random row order costs every implementation memory
-latency, and the in-order case shows the compute side alone.  JIT compilation
+float64 tensors with mini-batches of the same size.  Every implementation
+draws its epoch's row order inside the timed epoch (the NumPy and PyTorch peers
+use :func:`fastgd.epoch_order`, scikit-learn its own shuffle).  ``*-inorder``
+cases visit the rows in storage order (no shuffle) for every implementation:
+random row order costs every implementation memory latency, and the in-order
+case shows the compute side alone.  JIT compilation
 happens when the ``Trainer`` is built, before timing.
 """
 
@@ -94,14 +95,16 @@ def test_epoch(benchmark, case):
         module = {"numpy": "numpy", "sklearn": "sklearn", "torch": "torch"}[implementation]
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed")
-        peer = make_peer(implementation, X, y, loss="l2", delta=1.0, optimizer=optimizer, batch_size=batch_size)
-        rng = np.random.default_rng(0)
+        peer = make_peer(
+            implementation, X, y, loss="l2", delta=1.0, optimizer=optimizer, batch_size=batch_size,
+            schedule=fastgd.Constant(), epochs=rounds + 1, seed=0, shuffle=shuffle,
+        )  # fmt: skip
+        epochs = iter(range(rounds + 1))
 
-        def next_order():
-            peer.prepare_epoch(rng.permutation(n_samples) if shuffle else None)
-            return (), {}
+        def next_epoch():
+            return (next(epochs),), {}
 
-        benchmark.pedantic(peer.run_epoch, setup=next_order, rounds=rounds, iterations=1, warmup_rounds=1)
+        benchmark.pedantic(peer.run_epoch, setup=next_epoch, rounds=rounds, iterations=1, warmup_rounds=1)
         coef, intercept = peer.parameters()
         assert fastgd.loss_value(X, y, coef, intercept) < np.mean(y**2)  # it trained (loss at coef = 0)
         threads = 2
