@@ -235,7 +235,7 @@ def _check(study: Study) -> Study:
         unknown("timing.losses", study.timing.losses, tuple(LOSSES))
     if not study.datasets:
         raise StudyConfigError("datasets: at least one dataset is needed")
-    smallest = min(spec.n_samples for spec in study.datasets)
+    smallest = min(spec.n_samples for spec in study.datasets + ((study.timing.dataset,) if study.timing else ()))
     for index, spec in enumerate(study.methods):
         key = f"methods[{index}]"
         if spec.optimizer is None and spec.name not in METHODS:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..shuffle import epoch_order
+from .. import epoch_order
 from .peers import PER_STEP_SCHEDULES
 
 __all__ = ["TORCH_OPTIMIZERS", "TorchPeer"]

@@ -121,7 +121,7 @@ class _Runner:
             return self.rows[case_id]
         if case_id in self.finished:
             self.outcome.n_skipped += 1
-            rows = pd.read_parquet(self.store.directory / "cases" / f"{case_id}.parquet")
+            rows = self.store.read_case(case_id)
         else:
             if self.max_cases is not None and self.outcome.n_run >= self.max_cases:
                 raise _Stop

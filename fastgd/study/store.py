@@ -68,18 +68,20 @@ def read_study_info(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise StoreError(f"{path}: cannot read ({error})") from None
 
 
+def _read_case(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        raise StoreError(f"{path}: damaged case file ({type(error).__name__}); delete it to re-measure") from None
+
+
 def load_points(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """All stored tidy rows of a results directory, in case order (empty frame when none).
 
     ``results_dir`` may also be a report directory holding ``results/``.
     """
     files = sorted((_results_dir(results_dir) / CASES_DIR).glob("*.parquet"))
-    frames = []
-    for path in files:
-        try:
-            frames.append(pd.read_parquet(path))
-        except Exception as error:  # pyarrow raises several types for a damaged file
-            raise StoreError(f"{path}: damaged case file ({type(error).__name__}); delete it to re-measure") from None
+    frames = [_read_case(path) for path in files]
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
@@ -157,6 +159,10 @@ class ResultsStore:
     def finished_ids(self) -> set[str]:
         """Ids of the cases whose file exists."""
         return {path.stem for path in (self.directory / CASES_DIR).glob("*.parquet")}
+
+    def read_case(self, case_id: str) -> pd.DataFrame:
+        """The stored rows of one finished case."""
+        return _read_case(self.directory / CASES_DIR / f"{case_id}.parquet")
 
     def write_case(self, case_id: str, rows: pd.DataFrame) -> Path:
         """Store one finished case's rows atomically."""
