@@ -38,7 +38,15 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_finite_scalar, check_int, check_representable, check_seed, raise_for_nonfinite
+from ._validation import (
+    as_float_matrix,
+    check_finite_scalar,
+    check_int,
+    check_positive_scalar,
+    check_representable,
+    check_seed,
+    raise_for_nonfinite,
+)
 from .kernels import full_loss_grad, gradient_workspace
 from .trainer import STATUS_DIVERGED, Trainer
 
@@ -182,15 +190,15 @@ def fit(
     if tol is not None and check_finite_scalar(tol, "tol") < 0:
         raise ValueError(f"tol must be >= 0 or None, got {tol}")
     seed = check_seed(seed, "seed")
+    X = as_float_matrix(X, "X")  # a read-only view of float input; the Trainer takes it as it is
+    if loss == "huber":
+        check_representable(check_positive_scalar(delta, "delta"), "delta", X.dtype)
+    check_representable(check_finite_scalar(intercept_init, "intercept_init"), "intercept_init", X.dtype)
     trainer = Trainer(
         X, y, loss=loss, optimizer=optimizer, batch_size=batch_size, shuffle=shuffle, seed=seed,
         fit_intercept=fit_intercept, coef_init=coef_init, intercept_init=intercept_init,
         lr_schedule=lr_schedule, epochs=epochs, delta=delta,
     )  # fmt: skip
-    dtype = trainer.params.dtype
-    if loss == "huber":
-        check_representable(float(delta), "delta", dtype)
-    check_representable(float(intercept_init), "intercept_init", dtype)
     _check_start(trainer)
     return _train(trainer, _Recorder(trainer), record_every, tol, n_iter_no_change)
 

@@ -297,9 +297,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------
 
     def _validate(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        """scikit-learn's input validation, after rejecting masked arrays (which it would unmask)."""
-        _reject_masked(X, "X")
-        _reject_masked(y, "y")
+        """scikit-learn's input validation, after rejecting masked arrays (which it would unmask) and ragged lists."""
+        for value, name in ((X, "X"), (y, "y")):
+            if isinstance(value, (np.ma.MaskedArray, list, tuple)):
+                as_array(value, name)  # masked or ragged input raises, naming the argument
         X_checked, y_checked = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True, reset=reset)
         return X_checked, y_checked
 
@@ -325,13 +326,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"standardize must be a bool, got {self.standardize!r}")
         if not self.standardize:
             return None
-        if self.fit_intercept:
-            mean = X.mean(axis=0, dtype=np.float64)
-            scale = np.sqrt(X.var(axis=0, dtype=np.float64))
-        else:  # the intercept stays 0 in the units of X, so the features are only scaled
-            mean = np.zeros(X.shape[1])
-            scale = np.sqrt(np.mean(np.square(X, dtype=np.float64), axis=0))
-        scale[~(np.isfinite(scale) & (scale > 0))] = 1.0  # constant (or overflowing) features: left as they are
+        # Without an intercept the intercept stays 0 in the units of X, so the features are only scaled (by
+        # their root mean square).
+        mean = X.mean(axis=0, dtype=np.float64) if self.fit_intercept else np.zeros(X.shape[1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.fit_intercept:
+                scale = np.sqrt(X.var(axis=0, dtype=np.float64))
+            else:
+                scale = np.sqrt(np.mean(np.square(X, dtype=np.float64), axis=0))
+            overflow = ~np.isfinite(scale)
+            if overflow.any():  # squares overflow (features of size 1e200): divide by the largest magnitude first
+                columns = X[:, overflow].astype(np.float64)
+                peak = np.max(np.abs(columns), axis=0)
+                relative = (columns - mean[overflow]) / peak
+                scale[overflow] = peak * np.sqrt(np.mean(np.square(relative), axis=0))
+        scale[~(np.isfinite(scale) & (scale > 0))] = 1.0  # constant features are left as they are
         return mean, scale
 
     def _settings(self, n_samples: int) -> tuple[Any, int | None]:
