@@ -10,8 +10,9 @@ import pytest
 import fastgd
 
 
-def in_ci() -> bool:
-    """Whether the tests run in CI (``CI`` set to a true value, as GitHub Actions and most CI services do)."""
+@pytest.fixture(scope="session")
+def ci() -> bool:
+    """Whether the tests run in CI: ``CI`` set to a true value, as GitHub Actions, GitLab and ``.ci/run`` do."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
