@@ -44,7 +44,6 @@ the on-disk path once per reused chunk buffer.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import secrets
 from pathlib import Path
@@ -62,7 +61,7 @@ from ._rng import (
     stream_key,
     uniform01,
 )
-from ._validation import check_finite_scalar, check_int
+from ._validation import check_finite_scalar, check_int, check_seed
 
 __all__ = ["Dataset", "make_regression"]
 
@@ -226,8 +225,7 @@ def _build_spec(
         np_dtype = None
     if np_dtype is None or np_dtype not in _DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**64:
-        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    seed = check_seed(seed, "seed")
     coef64 = np.empty(n_features)
     fill_standard_normal(stream_key(int(seed), 1), np.uint64(0), coef64, *normal_workspace(n_features))
     return _Spec(
@@ -245,11 +243,23 @@ def _build_spec(
 
 
 def _target_path(path: Any) -> tuple[Path, Path]:
-    """``(x_path, y_path)`` for ``path``; ``y`` goes to ``<stem>_y.npy``."""
+    """``(x_path, y_path)`` for ``path``; ``y`` goes to ``<stem>_y.npy``.
+
+    Checked before anything is written: the directory must exist and neither
+    target may be a directory (``ValueError`` naming ``path``).
+    """
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).endswith(".npy"):
         raise ValueError(f"path must be a str or os.PathLike ending in '.npy', got {path!r}")
     x_path = Path(os.fspath(path))
-    return x_path, x_path.with_name(x_path.stem + "_y.npy")
+    y_path = x_path.with_name(x_path.stem + "_y.npy")
+    directory = x_path.parent
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ValueError(f"path={os.fspath(path)!r}: the directory {os.fspath(directory)!r} {what}")
+    for target in (x_path, y_path):
+        if target.is_dir():
+            raise ValueError(f"path={os.fspath(path)!r}: {os.fspath(target)!r} is a directory, not a file")
+    return x_path, y_path
 
 
 def _write_npy_pair(spec: _Spec, x_path: Path, y_path: Path, chunk_rows: int) -> None:
@@ -281,6 +291,20 @@ def _write_npy_pair(spec: _Spec, x_path: Path, y_path: Path, chunk_rows: int) ->
         for name in temporaries:
             if os.path.exists(name):
                 os.remove(name)
+
+
+def _allocate(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Empty ``X`` and ``y`` for the in-memory path; ``MemoryError`` with the size and a remedy."""
+    n_bytes = spec.n_samples * (spec.n_features + 1) * spec.dtype.itemsize
+    try:
+        return np.empty((spec.n_samples, spec.n_features), dtype=spec.dtype), np.empty(spec.n_samples, spec.dtype)
+    except MemoryError:
+        raise MemoryError(
+            f"make_regression: n_samples={spec.n_samples} x n_features={spec.n_features} in {spec.dtype} needs "
+            f"{n_bytes:,} bytes ({n_bytes / 2**30:.3g} GiB) for X and y, which could not be allocated; "
+            "pass path='data.npy' to write them to disk chunk by chunk (returned as memory maps), "
+            "or ask for fewer samples"
+        ) from None
 
 
 def make_regression(
@@ -320,7 +344,8 @@ def make_regression(
     dtype : {float64, float32}, default float64
         dtype of ``X``, ``y`` and ``coef``.
     seed : int, default 0
-        Integer in ``[0, 2**64)``.  Same arguments give bit-identical arrays,
+        Integer in ``[0, 2**63)`` (the range every seed of fastgd shares;
+        a seed outside it is rejected, never reduced).  Same arguments give bit-identical arrays,
         whatever the thread count and whether ``path`` is given.
     path : str or os.PathLike, optional
         If given (must end in ``.npy``), ``X`` is written to ``path`` and ``y``
@@ -344,8 +369,12 @@ def make_regression(
     Raises
     ------
     ValueError
-        If an argument is out of range or of the wrong kind; the message
-        starts with the argument's name.
+        If an argument is out of range or of the wrong kind, or ``path`` lies
+        in a missing directory or names a directory; the message names the
+        argument.
+    MemoryError
+        If ``X`` and ``y`` do not fit in memory (the message gives the size
+        in bytes and suggests ``path``).
 
     Notes
     -----
@@ -368,8 +397,7 @@ def make_regression(
     if chunk_rows is not None:
         chunk_rows = check_int(chunk_rows, "chunk_rows", 1)
     if path is None:
-        X = np.empty((spec.n_samples, spec.n_features), dtype=spec.dtype)
-        y = np.empty(spec.n_samples, dtype=spec.dtype)
+        X, y = _allocate(spec)
         _generate_rows(spec, 0, X, y)
         return Dataset(X, y, spec.coef, spec.bias)
     x_path, y_path = _target_path(path)

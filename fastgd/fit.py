@@ -23,7 +23,10 @@ Conventions
 * Divergence (a non-finite batch or full-data loss, or a loss above ``1e10``
   times the initial one) stops training with ``diverged=True``, a
   :class:`DivergenceWarning`, and the parameters of the last recorded point
-  whose loss was finite.
+  whose loss was finite.  A start that cannot train at all is not divergence:
+  if the initial loss or gradient is not finite, or the gradient's square
+  overflows the dtype (``X * 1e200``), :func:`fit` raises ``ValueError``
+  before any step (check the scale of ``X`` and ``y``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._validation import check_finite_scalar, check_int, raise_for_nonfinite
+from ._validation import (
+    as_float_matrix,
+    check_finite_scalar,
+    check_int,
+    check_positive_scalar,
+    check_representable,
+    check_seed,
+    raise_for_nonfinite,
+)
+from .kernels import full_loss_grad, gradient_workspace
 from .trainer import STATUS_DIVERGED, Trainer
 
 __all__ = ["DivergenceWarning", "FitResult", "fit"]
@@ -131,6 +143,8 @@ def fit(
     shuffle : bool, default True
         Visit rows in a fresh permutation each epoch (drawn from ``(seed, epoch)``).
     seed : int, default 0
+        An integer in ``[0, 2**63)``; every seed gives its own permutations
+        (a seed outside the range is rejected, never reduced).
     fit_intercept : bool, default True
         If False the intercept stays at ``intercept_init``.
     coef_init : array_like, shape (n_features,), optional
@@ -155,7 +169,12 @@ def fit(
     Raises
     ------
     ValueError
-        On invalid data or arguments, naming the argument.
+        On invalid data or arguments, naming the argument; when a non-zero
+        hyper-parameter (``delta``, ``lr``, ``eps``, ...) rounds to 0 or
+        infinity in the data's dtype; when the initial loss or gradient is not
+        finite (before any step).
+    TypeError
+        When ``X`` or ``y`` is a masked array.
 
     Examples
     --------
@@ -170,12 +189,44 @@ def fit(
     n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
     if tol is not None and check_finite_scalar(tol, "tol") < 0:
         raise ValueError(f"tol must be >= 0 or None, got {tol}")
+    seed = check_seed(seed, "seed")
+    X = as_float_matrix(X, "X")  # a read-only view of float input; the Trainer takes it as it is
+    if loss == "huber":
+        check_representable(check_positive_scalar(delta, "delta"), "delta", X.dtype)
+    check_representable(check_finite_scalar(intercept_init, "intercept_init"), "intercept_init", X.dtype)
     trainer = Trainer(
         X, y, loss=loss, optimizer=optimizer, batch_size=batch_size, shuffle=shuffle, seed=seed,
         fit_intercept=fit_intercept, coef_init=coef_init, intercept_init=intercept_init,
         lr_schedule=lr_schedule, epochs=epochs, delta=delta,
     )  # fmt: skip
+    _check_start(trainer)
     return _train(trainer, _Recorder(trainer), record_every, tol, n_iter_no_change)
+
+
+def _check_start(trainer: Trainer) -> None:
+    """Raise ``ValueError`` before any step if the start point cannot be trained from.
+
+    One pass over ``X`` (outside the timed region): the initial loss and
+    gradient must be finite, and so must the squares of the gradient in the
+    data's dtype, which the adaptive rules accumulate and which scale a plain
+    step's effect on the predictions (``X * 1e200`` fails here, not as a
+    divergence at step 1).
+    """
+    b = trainer.buffers
+    dtype = trainer.params.dtype
+    grad = np.empty(trainer.n_features + 1, dtype=dtype)
+    workspace = gradient_workspace(trainer.n_samples, trainer.n_features, dtype)
+    d = trainer.n_features
+    value = float(full_loss_grad(b.X, b.y, trainer.params[:d], trainer.params[d], b.loss, b.delta, grad, workspace))
+    largest = float(np.max(np.abs(grad)))
+    if math.isfinite(value) and largest < math.sqrt(float(np.finfo(dtype).max)):
+        return
+    raise_for_nonfinite(b.X, "X")
+    raise ValueError(
+        f"cannot train from the start point: the initial loss or gradient is not finite, or the gradient's "
+        f"square overflows {dtype} (loss {value:.3g}, largest gradient entry {largest:.3g}); check the scale of "
+        "X, y and coef_init (standardise the features, e.g. with sklearn.preprocessing.StandardScaler)"
+    )
 
 
 class _Recorder:

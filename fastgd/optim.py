@@ -28,14 +28,14 @@ decayed when ``n_decay = n_features``.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validation import NON_NEGATIVE, POSITIVE, UNIT_HALF_OPEN, check_real
+from ._validation import NON_NEGATIVE, POSITIVE, UNIT_HALF_OPEN, check_int, check_real, check_representable
 from .kernels import optim as _k
 
 __all__ = ["OPTIMIZERS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]
@@ -86,6 +86,21 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
     return dt
 
 
+#: Hyper-parameters in ``[0, 1)`` whose rounding to 1 would change the rule (``1 - beta`` becomes 0).
+_BELOW_ONE = ("alpha",)
+
+
+def _check_representable(optimizer: Any, dt: np.dtype) -> None:
+    """Raise ``ValueError`` if a non-zero hyper-parameter rounds to 0 or inf (or a beta to 1) in ``dt``."""
+    for field in fields(optimizer):
+        value = getattr(optimizer, field.name)
+        if field.name == "betas":
+            for i, beta in enumerate(value):
+                check_representable(beta, f"betas[{i}]", dt, below_one=True)
+        elif isinstance(value, float):
+            check_representable(value, field.name, dt, below_one=field.name in _BELOW_ONE)
+
+
 def _set(obj: Any, **values: Any) -> None:
     """Assign validated values on a frozen dataclass."""
     for key, value in values.items():
@@ -112,6 +127,17 @@ class _Described:
 
     def hyper(self, dtype: DTypeLike = np.float64) -> NamedTuple:
         raise NotImplementedError
+
+    def _cast(self, dtype: DTypeLike) -> Any:
+        """The scalar type of ``dtype``, after checking every hyper-parameter survives rounding to it.
+
+        Raises ``ValueError`` naming the parameter and the dtype when a
+        non-zero value rounds to 0 or infinity (``eps=1e-50`` in float32) or
+        a beta or ``alpha`` rounds to 1.
+        """
+        dt = _float_dtype(dtype)
+        _check_representable(self, dt)
+        return dt.type
 
     def init(self, n_params: int, dtype: DTypeLike = np.float64) -> NamedTuple:
         """Fresh state for ``n_params`` parameters of ``dtype`` (float32 or float64).
@@ -143,7 +169,7 @@ class _Described:
             ``params`` is **overwritten**.
         state : from :meth:`init` with the same ``n`` and dtype; **overwritten**.
         step : int
-            1-based number of this update.
+            1-based number of this update (an integer; ``2.0`` is rejected).
         lr : float, optional
             Learning rate for this step; default ``self.lr``.
         n_decay : int, optional
@@ -162,14 +188,14 @@ class _Described:
         for field, buf, size in zip(state._fields, state, self._buffer_sizes(n), strict=True):
             if not isinstance(buf, np.ndarray) or buf.shape != (size,) or buf.dtype != dt:
                 raise ValueError(f"state.{field} must be a ({size},) {dt} array")
-        step = operator.index(step)
-        if step < 1:
-            raise ValueError(f"step must be >= 1 (1-based), got {step}")
-        lr = self.lr if lr is None else _check_lr(lr)
-        n_decay = n if n_decay is None else operator.index(n_decay)
-        if not 0 <= n_decay <= n:
-            raise ValueError(f"n_decay must be in [0, {n}], got {n_decay}")
-        self.update_kernel(params, grad, state, self.hyper(dt), step, float(lr), n_decay)
+        step = check_int(step, "step", 1)  # 1-based; a float step is rejected, not truncated
+        hyper = self.hyper(dt)
+        if lr is not None:
+            lr = _check_lr(lr)
+            check_representable(lr, "lr", dt)
+        lr = self.lr if lr is None else lr
+        n_decay = n if n_decay is None else check_int(n_decay, "n_decay", 0, n)
+        self.update_kernel(params, grad, state, hyper, step, float(lr), n_decay)
 
 
 # --------------------------------------------------------------------------
@@ -223,8 +249,8 @@ class SGD(_Described):
         return (n_params if self.momentum != 0 else 0,)
 
     def hyper(self, dtype: DTypeLike = np.float64) -> _k.SGDHyper:
-        """:class:`~fastgd.kernels.optim.SGDHyper` with values cast to ``dtype``."""
-        cast = _float_dtype(dtype).type
+        """:class:`~fastgd.kernels.optim.SGDHyper` with values cast to ``dtype`` (checked: see ``_cast``)."""
+        cast = self._cast(dtype)
         return _k.SGDHyper(cast(self.momentum), cast(self.dampening), cast(self.weight_decay), self.nesterov)
 
 
@@ -284,7 +310,7 @@ class Adam(_Described):
 
     def hyper(self, dtype: DTypeLike = np.float64) -> _k.AdamHyper | _k.AdamWHyper:
         """:class:`~fastgd.kernels.optim.AdamHyper` (``AdamWHyper`` for AdamW), values cast to ``dtype``."""
-        cast = _float_dtype(dtype).type
+        cast = self._cast(dtype)
         beta1, beta2 = self.betas
         values = (cast(beta1), cast(beta2), cast(self.eps), cast(self.weight_decay), self.amsgrad)
         return self._hyper_type(*values)  # type: ignore[no-any-return]
@@ -356,7 +382,7 @@ class RMSprop(_Described):
 
     def hyper(self, dtype: DTypeLike = np.float64) -> _k.RMSpropHyper:
         """:class:`~fastgd.kernels.optim.RMSpropHyper` with values cast to ``dtype``."""
-        cast = _float_dtype(dtype).type
+        cast = self._cast(dtype)
         wd, momentum = cast(self.weight_decay), cast(self.momentum)
         return _k.RMSpropHyper(cast(self.alpha), cast(self.eps), wd, momentum, self.centered)
 
@@ -407,7 +433,7 @@ class Adagrad(_Described):
 
     def hyper(self, dtype: DTypeLike = np.float64) -> _k.AdagradHyper:
         """:class:`~fastgd.kernels.optim.AdagradHyper` with values cast to ``dtype``."""
-        cast = _float_dtype(dtype).type
+        cast = self._cast(dtype)
         return _k.AdagradHyper(cast(self.lr_decay), cast(self.weight_decay), cast(self.eps))
 
 

@@ -24,6 +24,7 @@ from ._validation import (
     as_float_vector,
     check_finite_scalar,
     check_positive_scalar,
+    check_representable,
     raise_for_nonfinite,
 )
 from .kernels import full_loss, full_loss_grad, get_loss, gradient_workspace, n_row_blocks, predict_into
@@ -48,11 +49,15 @@ def _prepare(X: Any, y: Any, coef: Any, intercept: Any, loss: str, delta: Any) -
     X_checked = as_float_matrix(X, "X")
     n_samples, n_features = X_checked.shape
     dtype = X_checked.dtype
+    if loss == "huber":
+        check_representable(delta_value, "delta", dtype)
+    intercept_value = check_finite_scalar(intercept, "intercept")
+    check_representable(intercept_value, "intercept", dtype)
     return _Checked(
         X=X_checked,
         y=as_float_vector(y, n_samples, dtype, "y", "n_samples"),
         coef=as_float_vector(coef, n_features, dtype, "coef", "n_features"),
-        intercept=dtype.type(check_finite_scalar(intercept, "intercept")),
+        intercept=dtype.type(intercept_value),
         loss=loss_object,
         delta=dtype.type(delta_value),
     )
@@ -104,8 +109,11 @@ def loss_and_grad(
     ------
     ValueError
         On shape or dimensionality mismatch, empty data, NaN or infinity in
-        ``X``, ``y``, ``coef`` or ``intercept``, an unknown ``loss`` or
-        ``delta <= 0``.
+        ``X``, ``y``, ``coef`` or ``intercept``, an unknown ``loss``,
+        ``delta <= 0``, a ``delta`` or ``intercept`` that rounds to 0 or
+        infinity in the dtype of ``X``, or a ragged ``X``.
+    TypeError
+        If ``X``, ``y`` or ``coef`` is a masked array.
 
     Examples
     --------

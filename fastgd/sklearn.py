@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import SEED_LIMIT, as_array, check_seed
 from .fit import DivergenceWarning, FitResult, fit
 from .methods import method as resolve_method
 from .optim import OPTIMIZERS
@@ -36,14 +37,17 @@ __all__ = ["GDRegressor"]
 SEED_BOUND = 2**31 - 1
 
 _FLOAT_DTYPES = [np.float64, np.float32]
-_FITTED_ATTRIBUTES = ("coef_", "intercept_", "n_iter_", "loss_curve_")
+_FITTED_ATTRIBUTES = ("coef_", "intercept_", "n_iter_", "loss_curve_", "_x_scaling", "_trained")
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
     """Linear regression trained by fastgd's batch, SGD, mini-batch or Adam gradient descent.
 
-    A thin scikit-learn wrapper around :func:`fastgd.fit`: with the same
-    settings it returns bit-identical coefficients.
+    A thin scikit-learn wrapper around :func:`fastgd.fit`.  By default it
+    standardises the features internally (``standardize=True``), so that the
+    default mini-batch SGD at ``lr=0.05`` trains stably on features of any
+    scale; with ``standardize=False`` it returns exactly the coefficients of
+    :func:`fastgd.fit` with the same settings.
 
     Parameters
     ----------
@@ -75,8 +79,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     n_iter_no_change : int, default 5
         See ``tol``.
     random_state : int, RandomState instance or None, default None
-        Controls the shuffling.  An int ``r >= 0`` is passed to
-        :func:`fastgd.fit` as ``seed=r`` and gives reproducible results.
+        Controls the shuffling.  An int ``r`` with ``0 <= r < 2**63`` is
+        passed to :func:`fastgd.fit` as ``seed=r`` and gives reproducible
+        results; an int outside that range is rejected (never reduced).
         ``None`` (scikit-learn's meaning) draws a fresh seed from NumPy's
         global random state on every call to ``fit``; a ``RandomState``
         instance draws the seed from that instance.
@@ -85,6 +90,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     lr_schedule : fastgd schedule, optional
         :class:`fastgd.InverseScaling`, :class:`fastgd.ExponentialDecay` or
         :class:`fastgd.CosineAnnealing`; None keeps the learning rate constant.
+    standardize : bool, default True
+        Train on standardised features, so that the default step sizes work
+        whatever the features' scale: ``fit`` computes each feature's mean
+        and standard deviation (1 for a constant feature), trains on
+        ``Z = (X - mean) / std`` (``X / std`` when ``fit_intercept=False``)
+        with the intercept starting at the mean of ``y`` (the median for the
+        L1 and Huber losses), and maps the result back: ``coef_`` and
+        ``intercept_`` are in the units of ``X`` and ``predict`` takes ``X``
+        as given.  This is the same model up to rounding; only the path of
+        the descent changes.  It costs one copy of ``X``, and a
+        ``weight_decay`` then penalises the standardised coefficients.
+        ``False`` trains on ``X`` as given, exactly as :func:`fastgd.fit`.
 
     Attributes
     ----------
@@ -130,15 +147,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ``random_state`` ``r``, a call shuffles with seed ``r + n_iter_`` (the
     epochs run before it).
 
-    scikit-learn's ``check_estimator`` passes in full for settings that
-    train stably on unscaled data (the tests run it on
-    ``GDRegressor(method="adam", loss="huber")`` and on RMSprop with the L1
-    loss).  With the defaults, three checks fail by design:
-    ``check_fit_idempotent``, ``check_fit_check_is_fitted`` and
-    ``check_n_features_in`` fit features of mean 100 without scaling, plain
-    SGD at ``lr=0.05`` diverges on them, and the estimator raises (see
-    Raises).  ``check_array_api_input`` is skipped by scikit-learn itself
-    unless ``SCIPY_ARRAY_API=1`` is set before SciPy is imported; with it, it
+    scikit-learn's ``check_estimator`` passes in full with the default
+    parameters (and, as tested, with Adam and the Huber loss, and RMSprop
+    with the L1 loss).  ``check_array_api_input`` is skipped by scikit-learn
+    itself unless ``SCIPY_ARRAY_API=1`` is set before SciPy is imported; with
+    it, it
     passes.  ``sample_weight`` is not supported.
 
     Examples
@@ -167,6 +180,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         random_state: Any = None,
         delta: float = 1.0,
         lr_schedule: Any = None,
+        standardize: bool = True,
     ) -> None:
         self.loss = loss
         self.method = method
@@ -181,6 +195,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.delta = delta
         self.lr_schedule = lr_schedule
+        self.standardize = standardize
 
     # ------------------------------------------------------------------
     # scikit-learn API
@@ -202,8 +217,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         for name in _FITTED_ATTRIBUTES:  # a fit that fails leaves the estimator unfitted
             self.__dict__.pop(name, None)
-        X_checked, y_checked = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True, reset=True)
-        result = self._run(X_checked, y_checked, epochs=self.epochs, tol=self.tol, seed=self._draw_seed(0), start=None)
+        X_checked, y_checked = self._validate(X, y, reset=True)
+        scaling = self._scaling(X_checked)
+        result = self._run(
+            X_checked, y_checked, scaling, epochs=self.epochs, tol=self.tol, seed=self._draw_seed(0), start=None
+        )
         if self.tol is not None and not result.converged:
             warnings.warn(
                 f"GDRegressor stopped after epochs={self.epochs} before the loss stopped improving by tol={self.tol}; "
@@ -211,7 +229,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._store(result, X_checked.dtype, previous_epochs=0, previous_curve=None)
+        self._store(result, X_checked.dtype, scaling, previous_epochs=0, previous_curve=None)
         return self
 
     def partial_fit(self, X: Any, y: Any) -> GDRegressor:
@@ -231,15 +249,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             The updated estimator.
         """
         first_call = not hasattr(self, "coef_")
-        X_checked, y_checked = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True, reset=first_call)
+        X_checked, y_checked = self._validate(X, y, reset=first_call)
         if first_call:
             previous_epochs, previous_curve, start = 0, None, None
+            scaling = self._scaling(X_checked)
         else:
             previous_epochs, previous_curve = self.n_iter_, self.loss_curve_
-            start = (self.coef_, self.intercept_)
+            start = self._trained
+            scaling = self._x_scaling
         seed = self._draw_seed(previous_epochs)
-        result = self._run(X_checked, y_checked, epochs=1, tol=None, seed=seed, start=start)
-        self._store(result, X_checked.dtype, previous_epochs=previous_epochs, previous_curve=previous_curve)
+        result = self._run(X_checked, y_checked, scaling, epochs=1, tol=None, seed=seed, start=start)
+        self._store(result, X_checked.dtype, scaling, previous_epochs=previous_epochs, previous_curve=previous_curve)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -255,6 +275,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             In float32 for float32 ``X``, else float64.
         """
         check_is_fitted(self)
+        _reject_masked(X, "X")
         X_checked = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return linear_predict(X_checked, self.coef_, self.intercept_)
 
@@ -275,19 +296,52 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     # Helpers
     # ------------------------------------------------------------------
 
+    def _validate(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn's input validation, after rejecting masked arrays (which it would unmask) and ragged lists."""
+        for value, name in ((X, "X"), (y, "y")):
+            if isinstance(value, (np.ma.MaskedArray, list, tuple)):
+                as_array(value, name)  # masked or ragged input raises, naming the argument
+        X_checked, y_checked = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True, reset=reset)
+        return X_checked, y_checked
+
     def _draw_seed(self, offset: int) -> int:
-        """The shuffle seed of this call (see ``random_state``)."""
+        """The shuffle seed of this call (see ``random_state``).
+
+        An int ``r`` (checked to lie in ``[0, 2**63)``) gives ``r + offset``,
+        wrapped into the same range.
+        """
         if isinstance(self.random_state, numbers.Integral) and not isinstance(self.random_state, bool):
-            if self.random_state < 0:
-                raise ValueError(f"random_state must be an int >= 0, a RandomState or None, got {self.random_state}")
-            return int(self.random_state) + offset
+            return (check_seed(self.random_state, "random_state") + offset) % SEED_LIMIT
         try:
             generator = check_random_state(self.random_state)
         except ValueError:
             raise ValueError(
-                f"random_state must be an int >= 0, a RandomState or None, got {self.random_state!r}"
+                f"random_state must be an int in [0, 2**63), a RandomState or None, got {self.random_state!r}"
             ) from None
         return int(generator.randint(SEED_BOUND))
+
+    def _scaling(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, scale)`` of the features in float64 for ``standardize=True`` (mean 0 without intercept)."""
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise ValueError(f"standardize must be a bool, got {self.standardize!r}")
+        if not self.standardize:
+            return None
+        # Without an intercept the intercept stays 0 in the units of X, so the features are only scaled (by
+        # their root mean square).
+        mean = X.mean(axis=0, dtype=np.float64) if self.fit_intercept else np.zeros(X.shape[1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.fit_intercept:
+                scale = np.sqrt(X.var(axis=0, dtype=np.float64))
+            else:
+                scale = np.sqrt(np.mean(np.square(X, dtype=np.float64), axis=0))
+            overflow = ~np.isfinite(scale)
+            if overflow.any():  # squares overflow (features of size 1e200): divide by the largest magnitude first
+                columns = X[:, overflow].astype(np.float64)
+                peak = np.max(np.abs(columns), axis=0)
+                relative = (columns - mean[overflow]) / peak
+                scale[overflow] = peak * np.sqrt(np.mean(np.square(relative), axis=0))
+        scale[~(np.isfinite(scale) & (scale > 0))] = 1.0  # constant features are left as they are
+        return mean, scale
 
     def _settings(self, n_samples: int) -> tuple[Any, int | None]:
         """The optimizer and batch size that ``method``, ``optimizer``, ``lr`` and ``batch_size`` give."""
@@ -304,10 +358,26 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             batch_size = min(int(batch_size), n_samples)
         return optimizer, batch_size
 
-    def _run(self, X: np.ndarray, y: np.ndarray, *, epochs: int, tol: float | None, seed: int, start: Any) -> FitResult:
-        """Call :func:`fastgd.fit`, turning divergence into a ``ValueError``."""
+    def _run(
+        self, X: np.ndarray, y: np.ndarray, scaling: Any, *, epochs: int, tol: float | None, seed: int, start: Any
+    ) -> FitResult:
+        """Call :func:`fastgd.fit` (on features standardised with ``scaling``); divergence raises ``ValueError``.
+
+        ``start`` is ``None`` or the ``(coef, intercept)`` of the trained
+        (standardised) model to continue from.
+        """
         optimizer, batch_size = self._settings(X.shape[0])
-        coef_init, intercept_init = (None, 0.0) if start is None else start
+        if scaling is not None:
+            mean, scale = scaling
+            Z = np.subtract(X, mean.astype(X.dtype))
+            Z /= scale.astype(X.dtype)
+            X = Z
+        if start is not None:
+            coef_init, intercept_init = start
+        elif scaling is not None and self.fit_intercept:  # the optimum's intercept for centred features (L2)
+            coef_init, intercept_init = None, float(np.mean(y) if self.loss == "l2" else np.median(y))
+        else:
+            coef_init, intercept_init = None, 0.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
             result = fit(
@@ -318,16 +388,34 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             )  # fmt: skip
         if result.diverged:
             raise ValueError(
-                f"GDRegressor: training {result.stop_reason}. Scale the features (e.g. with "
-                "sklearn.preprocessing.StandardScaler) or lower the learning rate `lr`."
-            )
+                f"GDRegressor: training {result.stop_reason}. Lower the learning rate `lr`"
+                + ("" if scaling is not None else ", or scale the features (e.g. with standardize=True or "
+                   "sklearn.preprocessing.StandardScaler)")
+                + "."
+            )  # fmt: skip
         return result
 
-    def _store(self, result: FitResult, dtype: np.dtype, *, previous_epochs: int, previous_curve: Any) -> None:
-        """Set the fitted attributes from ``result``."""
+    def _store(
+        self, result: FitResult, dtype: np.dtype, scaling: Any, *, previous_epochs: int, previous_curve: Any
+    ) -> None:
+        """Set the fitted attributes from ``result`` (mapped back to the units of ``X`` with ``scaling``)."""
         epoch_ends = result.history["epoch"].to_numpy() > 0
         curve = result.history["loss"].to_numpy(dtype=np.float64)[epoch_ends]
-        self.coef_ = result.coef.astype(dtype, copy=False)
-        self.intercept_ = dtype.type(result.intercept)
+        self._trained = (result.coef, result.intercept)  # what partial_fit continues from
+        self._x_scaling = scaling
+        if scaling is None:
+            coef, intercept = result.coef, result.intercept
+        else:
+            mean, scale = scaling
+            coef = result.coef.astype(np.float64) / scale
+            intercept = result.intercept - float(mean @ coef)
+        self.coef_ = coef.astype(dtype, copy=False)
+        self.intercept_ = dtype.type(intercept)
         self.n_iter_ = previous_epochs + result.n_epochs
         self.loss_curve_ = curve if previous_curve is None else np.concatenate([previous_curve, curve])
+
+
+def _reject_masked(value: Any, name: str) -> None:
+    """``TypeError`` for a masked array: scikit-learn's validation would drop the mask and train on fill values."""
+    if isinstance(value, np.ma.MaskedArray):
+        as_array(value, name)  # raises, with fastgd's message

@@ -305,7 +305,7 @@ def test_memory_mapped_data_trains_in_place(tmp_path):
         ({"record_every": 0}, "record_every must be >= 1"),
         ({"coef_init": np.zeros(2)}, "coef_init has length 2"),
         ({"intercept_init": np.inf}, "intercept_init must be finite"),
-        ({"seed": -1}, "seed must be >= 0"),
+        ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*63\)"),
         ({"shuffle": "yes"}, "shuffle must be a bool"),
     ],
 )

@@ -1,5 +1,8 @@
 """The README cannot rot: every Python block runs, and its printed output is the text block under it.
 
+Every Python block is followed by a text block with its output (checked); a
+block that printed without one would fail rather than pass unchecked.
+
 Shell blocks: the set-up block's test line is what ``.ci/run`` executes (checked
 here), and its ``fastgd bench`` is exercised end to end by ``tests/test_cli.py``.
 """
@@ -30,8 +33,17 @@ def test_python_block_runs_and_prints_what_the_readme_shows(index, code, tmp_pat
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "__readme__"})
+    printed = buffer.getvalue().strip()
     if index + 1 < len(BLOCKS) and BLOCKS[index + 1][0] == "text":
-        assert buffer.getvalue().strip() == BLOCKS[index + 1][1].strip()
+        assert printed == BLOCKS[index + 1][1].strip()
+    else:  # a block without an output block must print nothing, so no printed claim goes unchecked
+        assert not printed, f"README block {index} prints but no ```text block follows it:\n{printed}"
+
+
+def test_every_python_block_shows_its_output():
+    """Each Python block in the README prints, and a text block with the output follows it."""
+    for index, _ in PYTHON:
+        assert index + 1 < len(BLOCKS) and BLOCKS[index + 1][0] == "text", f"README block {index} has no output block"
 
 
 def test_ci_runs_the_readme_test_command():
