@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,6 +52,7 @@ import numba
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ._atomic import atomic_path
 from ._jit import jit
 from ._rng import (
     counter_bits,
@@ -268,29 +268,21 @@ def _write_npy_pair(spec: _Spec, x_path: Path, y_path: Path, chunk_rows: int) ->
     descr = np.lib.format.dtype_to_descr(dtype)
     X_chunk = np.empty((chunk_rows, n_features), dtype=dtype)
     y_chunk = np.empty(chunk_rows, dtype=dtype)
-    temporaries: list[Path] = []
-    try:
-        for target in (x_path, y_path):
-            # Exclusive creation with the default mode (subject to the umask), like np.save.
-            name = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-            name.touch(exist_ok=False)
-            temporaries.append(name)
-        with open(temporaries[0], "r+b") as x_file, open(temporaries[1], "r+b") as y_file:
-            header = {"descr": descr, "fortran_order": False}
-            np.lib.format.write_array_header_1_0(x_file, {**header, "shape": (n_samples, n_features)})
-            np.lib.format.write_array_header_1_0(y_file, {**header, "shape": (n_samples,)})
-            for row0 in range(0, n_samples, chunk_rows):
-                n_rows = min(chunk_rows, n_samples - row0)
-                _generate_rows(spec, row0, X_chunk[:n_rows], y_chunk[:n_rows])
-                x_file.write(X_chunk[:n_rows].data)
-                y_file.write(y_chunk[:n_rows].data)
-        os.replace(temporaries[1], y_path)
-        os.replace(temporaries[0], x_path)
-        temporaries.clear()
-    finally:
-        for name in temporaries:
-            if os.path.exists(name):
-                os.remove(name)
+    # y is moved into place before X (the reverse order of the contexts' exits), so a complete X implies a y.
+    with (
+        atomic_path(x_path) as x_tmp,
+        atomic_path(y_path) as y_tmp,
+        open(x_tmp, "wb") as x_file,
+        open(y_tmp, "wb") as y_file,
+    ):
+        header = {"descr": descr, "fortran_order": False}
+        np.lib.format.write_array_header_1_0(x_file, {**header, "shape": (n_samples, n_features)})
+        np.lib.format.write_array_header_1_0(y_file, {**header, "shape": (n_samples,)})
+        for row0 in range(0, n_samples, chunk_rows):
+            n_rows = min(chunk_rows, n_samples - row0)
+            _generate_rows(spec, row0, X_chunk[:n_rows], y_chunk[:n_rows])
+            x_file.write(X_chunk[:n_rows].data)
+            y_file.write(y_chunk[:n_rows].data)
 
 
 def _allocate(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
