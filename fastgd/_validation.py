@@ -109,7 +109,7 @@ def as_array(value: Any, name: str) -> np.ndarray:
             f"{name} is a masked array (numpy.ma), which fastgd does not support: the masked cells would be "
             f"trained on; remove the masked rows or fill them (e.g. {name}.filled(value)) first"
         )
-    if hasattr(value, "dtypes") and hasattr(value, "to_numpy"):
+    if type(value).__module__.startswith("pandas") and hasattr(value, "dtypes") and hasattr(value, "to_numpy"):
         return _frame_to_array(value, name)
     try:
         return np.asarray(value)

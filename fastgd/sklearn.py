@@ -125,12 +125,16 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         it) or when training diverges (the loss became non-finite or grew
         above ``1e10`` times its initial value).  Like
         :class:`~sklearn.linear_model.SGDRegressor` on overflow, the estimator
-        raises rather than return a useless model: scale the features (e.g.
-        with :class:`~sklearn.preprocessing.StandardScaler`) or lower ``lr``.
-        A ``fit`` that raises leaves the estimator unfitted; a
-        ``partial_fit`` that raises leaves the previous coefficients.
-        (:func:`fastgd.fit` itself warns with :class:`fastgd.DivergenceWarning`
-        instead and returns the last finite parameters.)
+        raises rather than return a useless model: lower ``lr`` (or, with
+        ``standardize=False``, scale the features).  ``random_state`` outside
+        ``[0, 2**63)`` raises.  A ``fit`` that raises leaves the estimator
+        unfitted; a ``partial_fit`` that raises leaves the previous
+        coefficients.  (:func:`fastgd.fit` itself warns with
+        :class:`fastgd.DivergenceWarning` instead and returns the last finite
+        parameters.)
+    TypeError
+        For a masked ``X`` or ``y`` (:mod:`numpy.ma`): scikit-learn's
+        validation would drop the mask and train on the fill values.
 
     See Also
     --------
@@ -139,20 +143,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     :meth:`partial_fit` runs one epoch of :func:`fastgd.fit` that starts
-    from the current ``coef_`` and ``intercept_``.  The optimizer's state
+    from the current coefficients (with ``standardize=True``, those of the
+    standardised model, whose mean and scale come from the first call and
+    are kept).  The optimizer's state
     (momentum, Adam's moments and step count) and the learning-rate schedule
     restart with every call, because :func:`fastgd.fit` takes no optimizer
     state; plain SGD with a constant rate has no state, so for it only the
     visiting order differs from one long ``fit``.  With an int
     ``random_state`` ``r``, a call shuffles with seed ``r + n_iter_`` (the
-    epochs run before it).
+    epochs run before it), taken modulo ``2**63``.
 
     scikit-learn's ``check_estimator`` passes in full with the default
     parameters (and, as tested, with Adam and the Huber loss, and RMSprop
     with the L1 loss).  ``check_array_api_input`` is skipped by scikit-learn
     itself unless ``SCIPY_ARRAY_API=1`` is set before SciPy is imported; with
-    it, it
-    passes.  ``sample_weight`` is not supported.
+    it, it passes.  ``sample_weight`` is not supported.
 
     Examples
     --------

@@ -139,7 +139,7 @@ def test_fill_kernel_holds_one_signature_per_dtype(tmp_path):
                 correlation=np.float64(0.1),
                 bias=2,
                 dtype=dtype,
-                seed=np.uint64(2**62 + repeat),  # a uint64 seed inside the [0, 2**63) range
+                seed=np.uint64(2**63 - 1 - repeat),  # a uint64 seed at the top of the range
             )
             make_regression(12, 3, dtype=dtype, path=tmp_path / "k.npy", chunk_rows=5, outlier_scale=np.int16(3))
     dtypes = [signature[0].dtype for signature in _fill_rows.signatures]
