@@ -20,6 +20,7 @@ __all__ = [
     "backend_style",
     "method_style",
     "ordered",
+    "style_of_label",
 ]
 
 
@@ -28,13 +29,13 @@ class Style(NamedTuple):
 
     color: str
     marker: str
-    linestyle: str
+    linestyle: str | tuple[float, tuple[float, ...]]
     hatch: str
     label: str
 
 
 METHOD_ORDER: tuple[str, ...] = ("batch", "sgd", "minibatch", "adam")
-BACKEND_ORDER: tuple[str, ...] = ("fastgd", "numpy", "sklearn", "torch")
+BACKEND_ORDER: tuple[str, ...] = ("fastgd", "distributed", "numpy", "sklearn", "torch")
 
 _METHOD_STYLES: dict[str, Style] = {
     "batch": Style("#0072B2", "o", "-", "", "batch GD"),
@@ -45,15 +46,16 @@ _METHOD_STYLES: dict[str, Style] = {
 
 _BACKEND_STYLES: dict[str, Style] = {
     "fastgd": Style("#E69F00", "o", "-", "", "fastgd"),
+    "distributed": Style("#332288", "P", (0, (5, 1, 1, 1, 1, 1)), "\\\\", "fastgd distributed (dask)"),
     "numpy": Style("#56B4E9", "s", "--", "//", "NumPy"),
     "sklearn": Style("#7F7F7F", "^", "-.", "..", "scikit-learn"),
     "torch": Style("#B2182B", "D", ":", "xx", "PyTorch"),
 }
 
-_SPARE_COLORS = ("#882255", "#44AA99", "#999933", "#332288", "#AA4499", "#117733", "#661100")
-_SPARE_MARKERS = ("v", "P", "X", "*", "h", "<", ">")
+_SPARE_COLORS = ("#882255", "#44AA99", "#999933", "#AA4499", "#117733", "#661100")
+_SPARE_MARKERS = ("v", "X", "*", "h", "<", ">")
 _SPARE_LINESTYLES = ("--", "-.", ":")
-_SPARE_HATCHES = ("\\\\", "++", "oo", "--", "||", "..", "//", "xx")
+_SPARE_HATCHES = ("++", "oo", "--", "||", "..", "//", "xx")
 
 
 def _spare_style(name: str) -> Style:
@@ -78,7 +80,7 @@ def _family(name: str) -> str:
 
 
 def backend_style(backend: str) -> Style:
-    """Return the style of a backend (``fastgd``, ``numpy``, ``sklearn``, ``torch`` or another name).
+    """Return the style of a backend (``fastgd``, ``distributed``, ``numpy``, ``sklearn``, ``torch``, ...).
 
     A variant of a known backend (``fastgd-2threads``, ``numpy-gemv``: the backend,
     a ``-``, then anything) keeps its backend's colour and marker, with its own hatch
@@ -120,3 +122,12 @@ def ordered(names: object, preferred: tuple[str, ...]) -> list[str]:
         return (len(preferred), 0, name)
 
     return sorted(unique, key=rank)
+
+
+def style_of_label(label: str) -> Style:
+    """The style whose label starts ``label`` (``"mini-batch b=32"`` -> mini-batch), longest match first."""
+    known = sorted((*_METHOD_STYLES.values(), *_BACKEND_STYLES.values()), key=lambda style: -len(style.label))
+    for style in known:
+        if label == style.label or label.startswith(style.label + " "):
+            return style
+    return _spare_style(label)
