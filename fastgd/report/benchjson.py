@@ -26,7 +26,7 @@ from fastgd._atomic import atomic_write_text
 
 from .errors import ReportError
 from .labels import dataset_label, format_number, format_rate, format_seconds, is_missing
-from .markdown import machine_table, speedup_markdown
+from .markdown import machine_table, speedup_markdown, table_markdown
 from .plotdata import BAR_COLUMNS, speedup_bars
 from .style import backend_style, method_style
 from .tables import MATCH_KEYS, TIMING_COLUMNS, speedup_table
@@ -160,7 +160,7 @@ def _timing_markdown(table: pd.DataFrame) -> str:
             "threads": table["threads"].map(format_number),
         }
     )
-    return frame.to_markdown(index=False) + "\n"
+    return table_markdown(frame)
 
 
 def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:

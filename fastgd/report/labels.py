@@ -33,11 +33,13 @@ def is_missing(value: Any) -> bool:
 
 
 def format_number(value: Any, digits: int = 3) -> str:
-    """``digits`` significant digits, ints as ints (thousands separated), missing as an em dash."""
+    """``digits`` significant digits, ints as ints (thousands separated), missing as an em dash, text as is."""
     if is_missing(value):
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
     number = float(value)
     if number.is_integer() and abs(number) < 1e15:
         return f"{int(number):,}"

@@ -22,7 +22,15 @@ from .labels import (
 )
 from .tables import NOISY_SPREAD
 
-__all__ = ["CONVENTION", "MACHINE_KEYS", "StudyReport", "machine_table", "render_study_report", "speedup_markdown"]
+__all__ = [
+    "CONVENTION",
+    "MACHINE_KEYS",
+    "StudyReport",
+    "machine_table",
+    "render_study_report",
+    "speedup_markdown",
+    "table_markdown",
+]
 
 CONVENTION = """\
 **What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
@@ -73,20 +81,22 @@ class StudyReport:
     figure_notes: dict[str, str] = field(default_factory=dict)
 
 
+def table_markdown(frame: pd.DataFrame) -> str:
+    """A table of already formatted cells as Markdown (no index; cells are not re-parsed as numbers)."""
+    return frame.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
 def machine_table(machine: Mapping[str, Any]) -> str:
     """The machine as a two-column Markdown table (known keys first, then any others)."""
     keys = [key for key in MACHINE_KEYS if key in machine] + sorted(set(machine) - set(MACHINE_KEYS))
     if not keys:
         return "No machine description was recorded.\n"
-    values = [
-        "—" if is_missing(machine[key]) else format_number(machine[key]) if key != "python" else machine[key]
-        for key in keys
-    ]
-    return pd.DataFrame({"": keys, "value": values}).to_markdown(index=False) + "\n"
+    values = [format_number(machine[key]) for key in keys]
+    return table_markdown(pd.DataFrame({"": keys, "value": values}))
 
 
-def _problems(frame: pd.DataFrame) -> list[str]:
-    several = frame[["n_samples", "n_features", "dtype"]].drop_duplicates().shape[0] > 1
+def _problems(frame: pd.DataFrame, with_dataset: bool = False) -> list[str]:
+    several = with_dataset or frame[["n_samples", "n_features", "dtype"]].drop_duplicates().shape[0] > 1
     return [problem_label(row, several) for row in frame.to_dict("records")]
 
 
@@ -105,7 +115,7 @@ def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> s
             for time, best in zip(table[f"time_to_{label}"], table["best_suboptimality"], strict=True)
         ]
         columns[f"lr for {label}"] = [format_number(lr) for lr in table[f"lr_{label}"]]
-    return pd.DataFrame(columns).to_markdown(index=False) + "\n"
+    return table_markdown(pd.DataFrame(columns))
 
 
 def _timing_markdown(timing: pd.DataFrame) -> str:
@@ -113,7 +123,7 @@ def _timing_markdown(timing: pd.DataFrame) -> str:
         return "No timing-phase point was recorded.\n"
     frame = pd.DataFrame(
         {
-            "problem": _problems(timing),
+            "problem": _problems(timing, with_dataset=True),
             "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
             "backend": list(variant_labels(timing, ["backend", "threads"])),
             "lr": [format_number(lr) for lr in timing["lr"]],
@@ -126,12 +136,12 @@ def _timing_markdown(timing: pd.DataFrame) -> str:
             "samples/s": [format_rate(value) for value in timing["samples_per_s"]],
             "GB/s": [format_number(value) for value in timing["gbytes_per_s"]],
             "of read bandwidth": [
-                "—" if is_missing(value) else f"{value:.0%}" for value in timing["bandwidth_fraction"]
+                "—" if is_missing(value) else f"{value:.1%}" for value in timing["bandwidth_fraction"]
             ],
             "compile": [format_seconds(value) for value in timing["compile_s"]],
         }
     )
-    return frame.to_markdown(index=False) + "\n"
+    return table_markdown(frame)
 
 
 def speedup_markdown(speedup: pd.DataFrame) -> str:
@@ -155,7 +165,7 @@ def speedup_markdown(speedup: pd.DataFrame) -> str:
             "speed-up": [format_speedup(value) for value in speedup["speedup"]],
         }
     )
-    return frame.to_markdown(index=False) + "\n"
+    return table_markdown(frame)
 
 
 def _figures(report: StudyReport, section: str, alt: str) -> str:

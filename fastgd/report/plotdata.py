@@ -100,14 +100,22 @@ def sensitivity_lines(sensitivity: pd.DataFrame) -> pd.DataFrame:
     names = sorted(frame["schedule"].astype(str).unique())
     schedules = dict(zip(names, ["-", "--", ":", "-."] * len(names), strict=False))
     styled["linestyle"] = frame["schedule"].map(lambda name: schedules.get(name, "-"))
-    return styled.sort_values(["panel", "series", "x"])[list(LINE_COLUMNS)].reset_index(drop=True)
+    return styled[list(LINE_COLUMNS)].reset_index(drop=True)
 
 
 def profile_lines(profile: pd.DataFrame, target: float) -> pd.DataFrame:
-    """The performance profiles at ``target``: a panel per profile, a step line per solver."""
+    """The performance profiles at ``target``: a panel per profile, a step line per solver.
+
+    Profiles where no solver solved any problem are left out; each line is carried
+    on to 1.5 × the largest ratio so its last step shows.
+    """
     at = profile[np.isclose(profile["target"], target)] if not profile.empty else profile
+    at = at[at.groupby("profile")["fraction"].transform("max") > 0]
     if at.empty:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
+    last = at.sort_values("tau").groupby(["profile", "solver"], sort=False).tail(1)
+    at = pd.concat([at, last.assign(tau=last["tau"].max() * 1.5)], ignore_index=True)
+    at = at.sort_values("tau", kind="stable")
     styles = [style_of_label(str(solver)) for solver in at["solver"]]
     frame = at.assign(
         panel=at["profile"] + f" (time to {target:.0e})",

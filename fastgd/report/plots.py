@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 __all__ = ["draw_bars", "draw_lines", "figure_png_bytes"]
 
@@ -40,6 +42,13 @@ def _panel_grid(n_panels: int, title: str) -> tuple[Figure, list[Axes]]:
         unused.set_visible(False)
     figure.suptitle(title, fontsize=12)
     return figure, axes[:n_panels]
+
+
+def _plain_ticks(axis: Any) -> None:
+    """Log-axis ticks at 1, 2, 5 of each decade written plainly (``0.02``, ``3``), not ``2×10⁻²``."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _finish(axes: Axes, title: str) -> None:
@@ -115,6 +124,8 @@ def draw_lines(
             legend.setdefault(str(series), handle)
         axes.set_xscale("log" if log_x else "linear")
         axes.set_yscale("log" if log_y else "linear")
+        if steps and log_x:
+            _plain_ticks(axes.xaxis)
         _marks(axes, panel)
         low, high = axes.get_ylim()
         for value in hlines:
@@ -188,6 +199,7 @@ def draw_bars(
                     )
         axes.set_xticks(range(len(categories)), categories, fontsize=8)
         axes.set_yscale("log")
+        _plain_ticks(axes.yaxis)
         if reference is not None:
             axes.axhline(reference, color="black", linestyle="--", linewidth=1.0)
         axes.set_ylabel(ylabel)
