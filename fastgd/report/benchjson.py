@@ -28,6 +28,7 @@ from .errors import ReportError
 from .labels import dataset_label, format_number, format_rate, format_seconds, is_missing
 from .markdown import machine_table, speedup_markdown, table_markdown
 from .plotdata import BAR_COLUMNS, speedup_bars
+from .plots import draw_bars
 from .style import backend_style, method_style
 from .tables import MATCH_KEYS, TIMING_COLUMNS, speedup_table
 from .writer import FigureWriter, remove_stale, write_csv
@@ -97,34 +98,30 @@ def benchmark_timing_table(data: Mapping[str, Any]) -> pd.DataFrame:
     return table.astype({"batch_size": "Int64"})
 
 
-def _variant_labels(names: pd.Series) -> pd.Series:
-    """The test ids of one group without the ``-`` tokens they all share (``fastgd-1thread``)."""
-    tokens = [str(name).split("[", 1)[-1].rstrip("]").split("-") for name in names]
-    shared = set.intersection(*(set(parts) for parts in tokens)) if tokens else set()
-    return pd.Series(["-".join(p for p in parts if p not in shared) for parts in tokens], index=names.index)
-
-
 def benchmark_bars(table: pd.DataFrame) -> pd.DataFrame:
-    """Bar data (:data:`.plotdata.BAR_COLUMNS`): a panel per group, bars per backend, interquartile error bars.
+    """Bar data (:data:`.plotdata.BAR_COLUMNS`): a panel per group, interquartile error bars.
 
-    Within a group, one bar per backend when that names each bar uniquely, else per
-    test id (without the parts all ids of the group share).
+    A bar is named by its test id without the ``-`` parts every id of its group
+    shares (``fastgd-1thread``, ``numpy-gemv``; the backend when only it differs).
     """
+    series = table["backend"].fillna("benchmark").astype(str)
+    for _, group in table.groupby(table["benchmark_group"].fillna(""), sort=False):
+        tokens = [str(name).split("[", 1)[-1].rstrip("]").split("-") for name in group["benchmark_name"]]
+        shared = set.intersection(*(set(parts) for parts in tokens))
+        for index, parts in zip(group.index, tokens, strict=True):
+            series[index] = "-".join(part for part in parts if part not in shared) or series[index]
+    styles = [backend_style(name) for name in series]
+    tests = table["benchmark_name"].str.replace(r"\[.*\]$", "", regex=True)
     frame = table.assign(
         panel=table["benchmark_group"].fillna("benchmarks").astype(str),
-        category=table["method"].fillna(table["benchmark_name"].str.replace(r"\[.*\]$", "", regex=True)).astype(str),
+        category=[method_style(name).label for name in table["method"].fillna(tests)],
+        series=series,
         value=table["epoch_time_s"],
         lower=table["q1_s"],
         upper=table["q3_s"],
+        color=[style.color for style in styles],
+        hatch=[style.hatch for style in styles],
     )
-    series = frame["backend"].fillna("benchmark").astype(str)
-    for _, panel in frame.groupby("panel", sort=False):
-        if panel["backend"].isna().any() or panel.duplicated(["category", "backend"]).any():
-            variants = _variant_labels(panel["benchmark_name"])
-            series[panel.index] = variants.where(variants != "", series[panel.index])
-    styles = [backend_style(name) for name in series]
-    frame["category"] = frame["category"].map(lambda name: method_style(name).label)
-    frame = frame.assign(series=series, color=[s.color for s in styles], hatch=[s.hatch for s in styles])
     return frame[list(BAR_COLUMNS)]
 
 
@@ -193,24 +190,15 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
     out.mkdir(parents=True, exist_ok=True)
     written = [write_csv(out / "timing.csv", table), write_csv(out / "speedup.csv", speedup)]
     figures = FigureWriter(out)
-    figures.bars(
-        "timing",
-        "benchmark_epoch_time.png",
-        benchmark_bars(table),
-        "no benchmark.",
-        title="pytest-benchmark: time per call (median, interquartile bars)",
-        ylabel="time per call (s, log scale)",
-    )
-    figures.bars(
-        "speedup",
-        "benchmark_speedup.png",
-        speedup_bars(speedup, np.nan),
-        "no peer ran the benchmarks fastgd ran.",
-        title="Speed-up of fastgd over each peer (above 1×: fastgd is faster)",
-        ylabel="peer time / fastgd time",
-        reference=1.0,
-        annotate=True,
-    )
+    figures.draw(
+        "benchmark_epoch_time.png", benchmark_bars(table), "no benchmark.", draw_bars,
+        title="pytest-benchmark: time per call (median, interquartile bars)", ylabel="time per call (s, log scale)",
+    )  # fmt: skip
+    figures.draw(
+        "benchmark_speedup.png", speedup_bars(speedup, np.nan), "no peer ran the benchmarks fastgd ran.", draw_bars,
+        title="Speed-up of fastgd over each peer (above 1×: fastgd is faster)", ylabel="peer time / fastgd time",
+        reference=1.0, annotate=True,
+    )  # fmt: skip
     written += figures.written
     links = {
         section: "".join(f"![{section}]({name})\n\n" for name in names) for section, names in figures.by_section.items()
@@ -224,10 +212,10 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
             machine_table(_machine(data)),
             "## Timings\n",
             _timing_markdown(table),
-            links.get("timing", ""),
+            links.get("benchmark_epoch_time", ""),
             "## Speed-up of fastgd over each peer (per call)\n",
             speedup_markdown(speedup),
-            links.get("speedup", ""),
+            links.get("benchmark_speedup", ""),
             "## Reproduce\n",
             "```sh\npython -m pytest bench --benchmark-only --benchmark-json=benchmark.json\n"
             "fastgd report --benchmark-json benchmark.json\n```\n",

@@ -22,15 +22,7 @@ from .labels import (
 )
 from .tables import NOISY_SPREAD
 
-__all__ = [
-    "CONVENTION",
-    "MACHINE_KEYS",
-    "StudyReport",
-    "machine_table",
-    "render_study_report",
-    "speedup_markdown",
-    "table_markdown",
-]
+__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "table_markdown"]
 
 CONVENTION = """\
 **What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
@@ -38,27 +30,18 @@ and is reported apart (`compile_s`), and evaluating the full-data loss at the re
 A repetition's epoch time is the median of its epochs; tables give the median over repetitions with the
 fastest and slowest [min–max].  Relative suboptimality is `(loss − f*) / |f*|`, with `f*` certified once
 per dataset and loss by the study (L2: normal equations in float64; L1: the least-absolute-deviations LP
-solved by HiGHS); time to target is the training time of the first recorded point at or below the target.
+solved by HiGHS); without a certified `f*` (`f_star_kind` "none") no target can be reached.  Time to target
+is the training time of the first recorded point at or below the target.
 
 **Peers.** Every backend runs the same grid and the same selection rule.  scikit-learn's `SGDRegressor` is
-timed the way its users call it: `shuffle=True` with its own random generator, one `partial_fit` pass per
-epoch.  The other backends (fastgd, NumPy, PyTorch, distributed) read the rows in the epoch's permutation,
-and drawing that permutation is inside the timed region.  Speed-up = peer time / fastgd time."""
+timed the way its users call it: `shuffle=True` with its own random generator, epoch by epoch.  The other
+backends (fastgd, NumPy, PyTorch, distributed) read the rows in the epoch's permutation, and drawing that
+permutation is inside the timed region.  Speed-up = peer time / fastgd time."""
 
-MACHINE_KEYS: tuple[str, ...] = (
-    "cpu_model",
-    "cores",
-    "llc_bytes",
-    "bandwidth_gbytes_per_s",
-    "platform",
-    "python",
-    "numpy",
-    "numba",
-    "pandas",
-    "torch",
-    "sklearn",
-    "fastgd",
+MACHINE_KEYS = tuple(
+    "cpu_model cores llc_bytes bandwidth_gbytes_per_s platform python fastgd numpy numba pandas".split()
 )
+MACHINE_KEYS += ("sklearn", "torch")
 
 
 @dataclass
@@ -66,7 +49,7 @@ class StudyReport:
     """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_study_report`.
 
     ``figures`` maps a section (``"convergence"``, ``"profile"``,
-    ``"sensitivity"``, ``"timing"``, ``"speedup"``, ``"seed"``) to the file
+    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``, ``"seed"``) to the file
     names written for it; ``figure_notes`` says why a section has none.
     """
 
@@ -207,7 +190,7 @@ def render_study_report(report: StudyReport) -> str:
         _figures(report, "sensitivity", "Final suboptimality against lr"),
         "## Epoch time (timing phase)\n",
         _timing_markdown(report.timing),
-        _figures(report, "timing", "Epoch time"),
+        _figures(report, "epoch_time", "Epoch time"),
         "## Speed-up of fastgd over each peer\n",
         speedup_markdown(report.speedup),
         _figures(report, "speedup", "Speed-up of fastgd"),

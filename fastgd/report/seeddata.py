@@ -62,7 +62,6 @@ class GradientWalk:
     lr: float
     iterates: np.ndarray
     slopes: np.ndarray
-    computed_with: str
 
 
 def _walk(start: float, lr: float, steps: int) -> np.ndarray:
@@ -100,7 +99,7 @@ def gradient_walks(
     walks = []
     for start in starts:
         iterates = _walk(float(start), lr, steps)
-        walks.append(GradientWalk(float(start), lr, iterates, seed_slope(iterates), "fastgd.SGD update kernel"))
+        walks.append(GradientWalk(float(start), lr, iterates, seed_slope(iterates)))
     return walks
 
 
@@ -116,7 +115,8 @@ class OutlierFits:
     l2_line: tuple[float, float]
 
 
-def _outlier_data(n_samples: int, outlier_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def outlier_fits(n_samples: int = 60, outlier_fraction: float = 0.2, seed: int = 0) -> OutlierFits:
+    """Fit L1 and L2 lines with :func:`fastgd.fit` to 1-D data with one-sided outliers."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-3.0, 3.0, n_samples)
     y = 1.5 * x + 0.5 + rng.normal(0.0, 0.4, n_samples)
@@ -124,12 +124,6 @@ def _outlier_data(n_samples: int, outlier_fraction: float, seed: int) -> tuple[n
     is_outlier = np.zeros(n_samples, dtype=bool)
     is_outlier[np.argsort(x)[n_samples - n_outliers :]] = True
     y[is_outlier] -= 6.0
-    return x, y, is_outlier
-
-
-def outlier_fits(n_samples: int = 60, outlier_fraction: float = 0.2, seed: int = 0) -> OutlierFits:
-    """Fit L1 and L2 lines with :func:`fastgd.fit` to 1-D data with one-sided outliers."""
-    x, y, is_outlier = _outlier_data(n_samples, outlier_fraction, seed)
     lines = {}
     for loss in ("l1", "l2"):
         result = fastgd.fit(

@@ -171,7 +171,7 @@ def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
     """
     parts = []
     problem = present(winners, PROBLEM_KEYS)
-    for target, at in winners.groupby("target", sort=True):
+    for target, at in winners.groupby("target", sort=True) if not winners.empty else []:
         frame = at.assign(
             method_label=variant_labels(at, ["method", "batch_size", "optimizer", "threads"]),
             backend_label=variant_labels(at, ["backend", "threads"]),

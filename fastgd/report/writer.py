@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +73,12 @@ class FigureWriter:
         self.written.append(atomic_write_bytes(self.out_dir / name, figure_png_bytes(figure)))
         self.by_section.setdefault(section, []).append(name)
 
-    def lines(self, section: str, name: str, data: pd.DataFrame, note: str, **options: Any) -> None:
-        """Draw line data with :func:`.plots.draw_lines`, or record ``note`` when there is none."""
+    def draw(self, name: str, data: pd.DataFrame, note: str, draw: Callable[..., Figure], **options: Any) -> None:
+        """Draw ``data`` with ``draw`` (:mod:`.plots`) into ``name`` (section: its stem), or note why not."""
         if data.empty:
-            self.notes[section] = note
+            self.notes[name.removesuffix(".png")] = note
         else:
-            self.write(section, name, draw_lines(data, **options))
-
-    def bars(self, section: str, name: str, data: pd.DataFrame, note: str, **options: Any) -> None:
-        """Draw bar data with :func:`.plots.draw_bars`, or record ``note`` when there is none."""
-        if data.empty:
-            self.notes[section] = note
-        else:
-            self.write(section, name, draw_bars(data, **options))
+            self.write(name.removesuffix(".png"), name, draw(data, **options))
 
 
 def remove_stale(out_dir: Path, keep: list[Path]) -> list[Path]:
@@ -132,7 +125,7 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
     at_criterion = winners[winners["target"] == criterion] if not winners.empty else winners
     speedup = speedup_table(timing, winners)
     sensitivity = sensitivity_table(points, criterion, winners)
-    profile = profile_table(winners) if not winners.empty else pd.DataFrame()
+    profile = profile_table(winners)
     tables = {
         "points.csv": report_points(points, at_criterion) if not winners.empty else points[points["phase"] == "timing"],
         "timing.csv": timing,
@@ -147,55 +140,32 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
     written = [write_csv(out / name, table) for name, table in tables.items()]
     figures = FigureWriter(out)
     label = f"{criterion:.0e}"
-    figures.lines(
-        "convergence",
-        "convergence.png",
-        convergence_lines(tables["points.csv"]),
-        "no tune-phase point was recorded.",
+    no_tune = "no tune-phase point was recorded."
+    label, time_axis = f"{criterion:.0e}", "training time (s, log scale)"
+    figures.draw(
+        "convergence.png", convergence_lines(tables["points.csv"]), no_tune, draw_lines, hlines=targets,
         title=f"Convergence of the winners tuned for {label}: median over repetitions",
-        xlabel="training time (s, log scale)",
-        ylabel="relative suboptimality (loss − f*) / |f*|",
-        hlines=targets,
-    )
-    figures.lines(
-        "profile",
-        "profile.png",
-        profile_lines(profile, criterion) if not profile.empty else pd.DataFrame(),
-        "no problem was reached by any solver, or no tune phase.",
-        title=f"Performance profiles of time to {label}",
-        xlabel="τ: time within τ × the best solver's (log scale)",
-        ylabel="share of problems",
-        log_y=False,
-        steps=True,
-    )
-    figures.lines(
-        "sensitivity",
-        "sensitivity.png",
-        sensitivity_lines(sensitivity),
-        "fastgd ran no lr grid.",
+        xlabel=time_axis, ylabel="relative suboptimality (loss − f*) / |f*|",
+    )  # fmt: skip
+    figures.draw(
+        "profile.png", profile_lines(profile, criterion), "no solver reached the target on any problem.", draw_lines,
+        title=f"Performance profiles of time to {label}", xlabel="τ: time within τ × the best solver's (log scale)",
+        ylabel="share of problems", log_y=False, steps=True,
+    )  # fmt: skip
+    figures.draw(
+        "sensitivity.png", sensitivity_lines(sensitivity), no_tune, draw_lines, hlines=targets,
         title="Step-size sensitivity: final suboptimality against lr (fastgd)",
-        xlabel="learning rate (log scale)",
-        ylabel="final relative suboptimality",
-        hlines=targets,
-    )
-    figures.bars(
-        "timing",
-        "epoch_time.png",
-        epoch_time_bars(timing),
-        "no timing-phase point was recorded.",
-        title="Epoch time per method and backend (median, min–max bars)",
-        ylabel="epoch time (s, log scale)",
-    )
-    figures.bars(
-        "speedup",
-        "speedup.png",
-        speedup_bars(speedup, criterion),
-        "no peer ran the cases fastgd ran (or only fastgd reached the target).",
-        title="Speed-up of fastgd over each peer (above 1×: fastgd is faster)",
-        ylabel="peer time / fastgd time",
-        reference=1.0,
-        annotate=True,
-    )
+        xlabel="learning rate (log scale)", ylabel="final relative suboptimality",
+    )  # fmt: skip
+    figures.draw(
+        "epoch_time.png", epoch_time_bars(timing), "no timing-phase point was recorded.", draw_bars,
+        title="Epoch time per method and backend (median, min–max bars)", ylabel="epoch time (s, log scale)",
+    )  # fmt: skip
+    figures.draw(
+        "speedup.png", speedup_bars(speedup, criterion), "no peer ran the cases fastgd ran.", draw_bars,
+        title="Speed-up of fastgd over each peer (above 1×: fastgd is faster)", ylabel="peer time / fastgd time",
+        reference=1.0, annotate=True,
+    )  # fmt: skip
     _seed_pictures(figures)
     written += figures.written
     report = StudyReport(
