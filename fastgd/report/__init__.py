@@ -8,12 +8,10 @@ Entry points, used by ``fastgd report``:
 * :func:`write_report_from_benchmark_json` turns a ``pytest --benchmark-json``
   file into the same timing table, its plots and a ``REPORT.md``.
 
-Modules, one concern each: :mod:`.tables` (points to tidy tables),
-:mod:`.verdict` (the sentences at the top of REPORT.md), :mod:`.plotdata`
-(the numbers behind each figure), :mod:`.plots` and :mod:`.seedplots`
-(drawing only), :mod:`.markdown` (REPORT.md), :mod:`.style` (one colour and
-marker per method and backend), :mod:`.labels` (words and number formats).
-The selection rule and time to target live in :mod:`fastgd.study.select`.
+Modules: :mod:`.tables`, :mod:`.verdict`, :mod:`.plotdata` (numbers behind
+the figures), :mod:`.plots` and :mod:`.seedplots` (drawing only),
+:mod:`.markdown`, :mod:`.style`, :mod:`.labels`.  The selection rule and time
+to target are :mod:`fastgd.study.select`'s.
 """
 
 from __future__ import annotations

@@ -25,8 +25,7 @@ import pandas as pd
 from fastgd._atomic import atomic_write_text
 
 from .errors import ReportError
-from .labels import dataset_label, format_number, format_rate, format_seconds, is_missing
-from .markdown import machine_table, speedup_markdown, table_markdown
+from .markdown import machine_table, speedup_markdown, timing_markdown
 from .plotdata import BAR_COLUMNS, speedup_bars
 from .plots import draw_bars
 from .style import backend_style, method_style
@@ -140,26 +139,6 @@ def _machine(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _timing_markdown(table: pd.DataFrame) -> str:
-    frame = pd.DataFrame(
-        {
-            "group": table["benchmark_group"].fillna("—"),
-            "benchmark": [f"`{name}`" for name in table["benchmark_name"]],
-            "method": ["—" if is_missing(m) else method_style(m).label for m in table["method"]],
-            "backend": ["—" if is_missing(b) else backend_style(b).label for b in table["backend"]],
-            "dataset": [dataset_label(row) for row in table.to_dict("records")],
-            "median": table["epoch_time_s"].map(format_seconds),
-            "min": table["epoch_time_min_s"].map(format_seconds),
-            "max": table["epoch_time_max_s"].map(format_seconds),
-            "rounds": table["repetitions"].map(format_number),
-            "samples/s": table["samples_per_s"].map(format_rate),
-            "GB/s": table["gbytes_per_s"].map(format_number),
-            "threads": table["threads"].map(format_number),
-        }
-    )
-    return table_markdown(frame)
-
-
 def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write ``timing.csv``, ``speedup.csv``, the timing figures and ``REPORT.md`` from a pytest-benchmark JSON.
 
@@ -203,6 +182,7 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
     links = {
         section: "".join(f"![{section}]({name})\n\n" for name in names) for section, names in figures.by_section.items()
     }
+    names = [f"`{name}`" for name in table["benchmark_name"]]
     text = "\n".join(
         [
             "# fastgd benchmark report (pytest-benchmark)\n",
@@ -211,7 +191,7 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
             "## Machine\n",
             machine_table(_machine(data)),
             "## Timings\n",
-            _timing_markdown(table),
+            timing_markdown(table, {"group": list(table["benchmark_group"].fillna("—")), "benchmark": names}),
             links.get("benchmark_epoch_time", ""),
             "## Speed-up of fastgd over each peer (per call)\n",
             speedup_markdown(speedup),

@@ -138,7 +138,7 @@ def variant_labels(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """
     first = columns[0]
     style = method_style if first == "method" else backend_style
-    labels = frame[first].map(lambda name: style(str(name)).label).astype("object")
+    labels = frame[first].map(lambda name: "—" if is_missing(name) else style(str(name)).label).astype("object")
     for column in columns[1:]:
         if column not in frame:
             continue

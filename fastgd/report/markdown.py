@@ -22,7 +22,7 @@ from .labels import (
 )
 from .tables import NOISY_SPREAD
 
-__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "table_markdown"]
+__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown"]
 
 CONVENTION = """\
 **What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
@@ -101,11 +101,13 @@ def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> s
     return table_markdown(pd.DataFrame(columns))
 
 
-def _timing_markdown(timing: pd.DataFrame) -> str:
+def timing_markdown(timing: pd.DataFrame, first_columns: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The timing table (:data:`.tables.TIMING_COLUMNS`) in Markdown, after ``first_columns`` if given."""
     if timing.empty:
         return "No timing-phase point was recorded.\n"
     frame = pd.DataFrame(
         {
+            **(first_columns or {}),
             "problem": _problems(timing, with_dataset=True),
             "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
             "backend": list(variant_labels(timing, ["backend", "threads"])),
@@ -122,6 +124,7 @@ def _timing_markdown(timing: pd.DataFrame) -> str:
                 "—" if is_missing(value) else f"{value:.1%}" for value in timing["bandwidth_fraction"]
             ],
             "compile": [format_seconds(value) for value in timing["compile_s"]],
+            "repetitions": [format_number(value) for value in timing["repetitions"]],
         }
     )
     return table_markdown(frame)
@@ -189,7 +192,7 @@ def render_study_report(report: StudyReport) -> str:
         "edge of the grid, a cross on the top edge a diverged run.\n",
         _figures(report, "sensitivity", "Final suboptimality against lr"),
         "## Epoch time (timing phase)\n",
-        _timing_markdown(report.timing),
+        timing_markdown(report.timing),
         _figures(report, "epoch_time", "Epoch time"),
         "## Speed-up of fastgd over each peer\n",
         speedup_markdown(report.speedup),

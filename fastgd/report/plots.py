@@ -174,29 +174,22 @@ def draw_bars(
     for axes, name in zip(grid, panels, strict=True):
         panel = data[data["panel"] == name]
         categories = list(dict.fromkeys(panel["category"]))
-        width = 0.8 / max(2, int(panel.groupby("category").size().max()))
-        for position, category in enumerate(categories):
-            bars = panel[panel["category"] == category].reset_index(drop=True)
-            offsets = position + width * (np.arange(len(bars)) - (len(bars) - 1) / 2)
-            base = reference if reference is not None else 0.0
-            errors = np.vstack([bars["value"] - bars["lower"], bars["upper"] - bars["value"]]).astype("float64")
-            for offset, bar, error in zip(offsets, bars.itertuples(), errors.T, strict=True):
-                patch = axes.bar(
-                    offset,
-                    bar.value - base,
-                    width * 0.92,
-                    bottom=base,
-                    color=bar.color,
-                    hatch=bar.hatch,
-                    edgecolor="white",
-                    yerr=None if np.isnan(error).any() else error[:, None].clip(min=0),
-                    error_kw={"elinewidth": 0.9, "capsize": 2, "ecolor": "0.25"},
-                )
-                legend.setdefault(str(bar.series), patch.patches[0])
-                if annotate:
-                    axes.annotate(
-                        f"{bar.value:.2g}×", (offset, bar.value), xytext=(0, 2), textcoords="offset points", fontsize=7
-                    )
+        within = panel.groupby("category", sort=False)
+        rank, count = within.cumcount(), within["value"].transform("size")
+        width = 0.8 / max(2, int(count.max()))
+        offsets = panel["category"].map(categories.index) + width * (rank - (count - 1) / 2)
+        base = reference if reference is not None else 0.0
+        for offset, bar in zip(offsets, panel.itertuples(), strict=True):
+            error = np.array([[bar.value - bar.lower], [bar.upper - bar.value]], dtype="float64")
+            patch = axes.bar(
+                offset, bar.value - base, width * 0.92, bottom=base, color=bar.color, hatch=bar.hatch,
+                edgecolor="white", yerr=None if np.isnan(error).any() else error.clip(min=0),
+                error_kw={"elinewidth": 0.9, "capsize": 2, "ecolor": "0.25"},
+            )  # fmt: skip
+            legend.setdefault(str(bar.series), patch.patches[0])
+            if annotate:
+                point = (offset, bar.value)
+                axes.annotate(f"{bar.value:.2g}×", point, xytext=(0, 2), textcoords="offset points", size=7)
         axes.set_xticks(range(len(categories)), categories, fontsize=8)
         axes.set_yscale("log")
         _plain_ticks(axes.yaxis)
@@ -204,11 +197,6 @@ def draw_bars(
             axes.axhline(reference, color="black", linestyle="--", linewidth=1.0)
         axes.set_ylabel(ylabel)
         _finish(axes, str(name))
-    figure.legend(
-        handles=list(legend.values()),
-        labels=list(legend),
-        loc="outside lower center",
-        ncols=min(len(legend), 5),
-        frameon=False,
-    )
+    handles, labels = list(legend.values()), list(legend)
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(legend), 5), frameon=False)
     return figure

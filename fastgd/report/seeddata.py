@@ -38,8 +38,6 @@ __all__ = [
 
 LOCAL_MINIMUM = 4.0 / 3.0
 WALK_STARTS: tuple[float, ...] = (0.4, 2.0, LOCAL_MINIMUM)
-WALK_LEARNING_RATE = 0.1
-WALK_STEPS = 8
 
 
 def seed_function(x: np.ndarray | float) -> np.ndarray:
@@ -64,23 +62,8 @@ class GradientWalk:
     slopes: np.ndarray
 
 
-def _walk(start: float, lr: float, steps: int) -> np.ndarray:
-    optimizer = fastgd.SGD(lr=lr)
-    params = np.array([start], dtype=np.float64)
-    state = optimizer.init(1, np.float64)
-    iterates = [start]
-    for step in range(1, steps + 1):
-        optimizer.step(params, seed_slope(params).astype(np.float64), state, step)
-        iterates.append(float(params[0]))
-    return np.array(iterates)
-
-
-def gradient_walks(
-    starts: Sequence[float] = WALK_STARTS,
-    lr: float = WALK_LEARNING_RATE,
-    steps: int = WALK_STEPS,
-) -> list[GradientWalk]:
-    """Gradient-descent iterates on :func:`seed_function` from each start.
+def gradient_walks(starts: Sequence[float] = WALK_STARTS, lr: float = 0.1, steps: int = 8) -> list[GradientWalk]:
+    """Gradient-descent iterates on :func:`seed_function` from each start, by ``fastgd.SGD``'s update.
 
     Parameters
     ----------
@@ -98,8 +81,12 @@ def gradient_walks(
     """
     walks = []
     for start in starts:
-        iterates = _walk(float(start), lr, steps)
-        walks.append(GradientWalk(float(start), lr, iterates, seed_slope(iterates)))
+        optimizer, params = fastgd.SGD(lr=lr), np.array([start], dtype=np.float64)
+        state, iterates = optimizer.init(1, np.float64), [float(start)]
+        for step in range(1, steps + 1):
+            optimizer.step(params, seed_slope(params), state, step)
+            iterates.append(float(params[0]))
+        walks.append(GradientWalk(float(start), lr, np.array(iterates), seed_slope(np.array(iterates))))
     return walks
 
 
