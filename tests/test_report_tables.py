@@ -184,7 +184,7 @@ def test_verdict_sentences(frame: pd.DataFrame, winners: pd.DataFrame) -> None:
         "**L2**: batch GD reached 1e-02 first, in 7 ms (lr 0.1, constant), 1.14× sooner than SGD"
     )
     assert "Adam not reached (best 3.1e-2)" in text and "Adam not reached (best 1.7e-2)" in text
-    assert "**fastgd vs NumPy**: speed-up at equal accuracy" in text and "per epoch 3× (median of 6 cases" in text
+    assert "**fastgd vs NumPy**: speed-up at equal accuracy" in text and "per epoch 3× (6 cases)" in text
     assert "SGD · fastgd on L2 (lr 1, constant, high edge)" in text
     assert "Noisy" in text and "SGD · NumPy" in text
 

@@ -65,7 +65,7 @@ def test_report_md_starts_with_a_verdict_quoting_the_tables(report: tuple[Path, 
     assert f"batch GD reached 1e-02 first, in {format_seconds(fastest['time_to_target_s'])}" in verdict
     speedup = pd.read_csv(out / "speedup.csv")
     per_epoch = speedup[speedup["kind"] == "per_epoch"]["speedup"]
-    assert f"per epoch {format_speedup(per_epoch.median())} (median of {len(per_epoch)} cases" in verdict
+    assert f"per epoch {format_speedup(per_epoch.median())} ({len(per_epoch)} cases)" in verdict
     at_target = speedup[(speedup["kind"] == "time_to_target") & (speedup["target"] == 1e-2)]["speedup"]
     finite = at_target[np.isfinite(at_target)]
     assert f"at equal accuracy (time to 1e-02) {format_speedup(finite.median())}" in verdict

@@ -81,8 +81,8 @@ def _ratios(values: pd.Series) -> str:
     finite = values[np.isfinite(values.astype("float64"))]
     if finite.empty:
         return ""
-    if len(finite) == 1:
-        return f"{format_speedup(finite.iloc[0])} (1 case)"
+    if format_speedup(finite.min()) == format_speedup(finite.max()):
+        return f"{format_speedup(finite.iloc[0])} ({len(finite)} case{'s' if len(finite) > 1 else ''})"
     return (
         f"{format_speedup(finite.median())} (median of {len(finite)} cases, "
         f"{format_speedup(finite.min())}–{format_speedup(finite.max())})"
