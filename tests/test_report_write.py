@@ -143,3 +143,11 @@ def test_benchmark_json_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ReportError, match="not valid JSON"):
         write_report_from_benchmark_json(tmp_path / "bad.json", tmp_path / "out")
+
+
+def test_a_study_without_tune_phase_still_reports(tmp_path: Path) -> None:
+    frame = study_points()
+    write_study_report(frame[frame["phase"] == "timing"], {}, tmp_path)
+    text = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    assert "No convergence run at 1e-02" in text and "per epoch 3× (6 cases)" in text
+    assert "No figure: no tune-phase point was recorded." in text and (tmp_path / "epoch_time.png").exists()

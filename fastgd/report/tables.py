@@ -1,13 +1,9 @@
-"""The report's tables, each a tidy DataFrame built from the points table (one CSV each).
+"""The report's tables, each a tidy DataFrame built from the points table and written as one CSV.
 
-* :func:`timing_table` — the timing phase, one row per case: epoch time over
-  repetitions, throughput, share of the measured memory bandwidth;
-* :func:`winners_table` — :func:`fastgd.study.select.select_winners` at every target;
-* :func:`time_to_target_table` — the winners' times side by side, one row per tuning group;
-* :func:`sensitivity_table` — final suboptimality of every configuration of the lr grid;
-* :func:`profile_table` — performance profiles of time to target, per method and per backend;
-* :func:`speedup_table` — fastgd against each peer, per epoch and at equal accuracy;
-* :func:`report_points` — the points worth keeping next to the report.
+``timing.csv`` (:func:`timing_table`), ``winners.csv`` (:func:`winners_table`),
+``time_to_target.csv``, ``sensitivity.csv``, ``profile.csv``, ``speedup.csv``
+and ``points.csv`` (:func:`report_points`).  ``LOSS_ORDER`` restates the
+engine's losses (``fastgd.kernels.LOSSES``) only to order rows.
 """
 
 from __future__ import annotations
@@ -51,16 +47,10 @@ NOISY_SPREAD = 0.25
 LOSS_ORDER: tuple[str, ...] = ("l2", "l1", "huber")
 CASE_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key != "phase")
 MATCH_KEYS: tuple[str, ...] = tuple(key for key in GROUP_KEYS if key not in ("phase", "backend"))
-TIMING_COLUMNS: tuple[str, ...] = CASE_KEYS + (
-    "repetitions",
-    "epoch_time_s",
-    "epoch_time_min_s",
-    "epoch_time_max_s",
-    "spread",
-    "samples_per_s",
-    "gbytes_per_s",
-    "bandwidth_fraction",
-    "compile_s",
+TIMING_COLUMNS: tuple[str, ...] = (
+    CASE_KEYS
+    + tuple("repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s".split())
+    + ("bandwidth_fraction", "compile_s")
 )
 
 

@@ -41,17 +41,9 @@ __all__ = ["DEFAULT_TARGETS", "OWNED_FILES", "FigureWriter", "remove_stale", "wr
 
 DEFAULT_TARGETS: tuple[float, ...] = (1e-1, 1e-2, 1e-3)
 DEFAULT_CRITERION_TARGET = 1e-2
-OWNED_FILES: tuple[str, ...] = (
-    "convergence*.png",
-    "sensitivity*.png",
-    "profile*.png",
-    "epoch_time.png",
-    "speedup.png",
-    "scaling.png",
-    "seed_*.png",
-    "benchmark_*.png",
-    "convergence.csv",
-)
+#: Files of this package's names: those not written by a report are removed (old-format ones included).
+OWNED_FILES = tuple("convergence*.png sensitivity*.png profile*.png epoch_time.png speedup.png scaling.png".split())
+OWNED_FILES += ("seed_*.png", "benchmark_*.png", "convergence.csv")
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
