@@ -33,6 +33,7 @@ __all__ = [
     "RUN_KEYS",
     "config_summary",
     "performance_profile",
+    "present",
     "run_summary",
     "select_winners",
     "target_label",
