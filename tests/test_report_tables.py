@@ -1,361 +1,250 @@
-"""Tidy tables, optimum selection and time to target of :mod:`fastgd.report`, on hand-made records.
-
-The builders at the top (``make_records`` and friends) make a tiny but honest
-study: least-squares data, full-batch gradient descent in NumPy for every
-"run", a certified optimum from the normal equations for L2 and none for L1
-(so the report must fall back to the best loss seen).  The other
-``test_report_*`` files import them.
-"""
+"""``fastgd.report`` tables, verdict, figure data and drawing, on a hand-made study (no study is run)."""
 
 from __future__ import annotations
 
-import math
+import io
+from pathlib import Path
 from typing import Any
 
+import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
-from fastgd.report import CONVERGENCE_COLUMNS, TIMING_COLUMNS, time_to_target
-from fastgd.report.summaries import (
-    epoch_time_summary,
-    final_loss_table,
-    machine_rows,
-    relative_suboptimality,
-    speedup_table,
-    target_column,
-    time_to_target_table,
+from fastgd.report.labels import format_suboptimality, not_reached, variant_labels
+from fastgd.report.plotdata import (
+    convergence_lines,
+    epoch_time_bars,
+    profile_lines,
+    sensitivity_lines,
+    speedup_bars,
 )
+from fastgd.report.plots import draw_bars, draw_lines, figure_png_bytes
+from fastgd.report.seeddata import LOCAL_MINIMUM, gradient_walks, outlier_fits, seed_slope
+from fastgd.report.seedplots import draw_gradient_walks, draw_outlier_fits
+from fastgd.report.style import backend_style, method_style, style_of_label
 from fastgd.report.tables import (
-    convergence_table,
-    optimum_key,
-    run_status_table,
-    select_optima,
+    TIMING_COLUMNS,
+    profile_table,
+    report_points,
+    sensitivity_table,
+    speedup_table,
+    time_to_target_table,
     timing_table,
+    winners_table,
 )
+from fastgd.report.verdict import verdict
 
-MACHINE = {
-    "cpu_model": "Test CPU 3000",
-    "cores": 2,
-    "numba_threads_available": 2,
-    "bandwidth_gbytes_per_s": 12.5,
-    "python": "3.11.7",
-    "numpy": "2.4.0",
-    "numba": "0.68.1",
-    "pandas": "3.1.1",
-    "torch": None,
-    "sklearn": "1.9.1",
-    "platform": "Linux-x86_64",
+from .test_select import curve, points
+
+TARGETS = (1e-1, 1e-2, 1e-3)
+BATCH = {"batch": pd.NA, "sgd": 1, "adam": 32}
+OPTIMIZER = {"batch": "sgd", "sgd": "sgd", "adam": "adam"}
+# relative suboptimality after k epochs = rate**k (None: diverges at epoch 2)
+RATES: dict[str, dict[float, float | None]] = {
+    "batch": {0.01: 0.9, 0.1: 0.5, 1.0: None},
+    "sgd": {0.01: 0.7, 0.1: 0.4, 1.0: 0.3},  # best lr at the high edge of the grid
+    "adam": {0.01: 0.8, 0.1: 0.6, 1.0: None},
 }
-N_SAMPLES, N_FEATURES = 40, 3
-# method -> (learning rate of its hand-made descent, batch size, optimizer name)
-METHODS = {
-    "batch": (0.3, None, "sgd"),
-    "sgd": (0.1, 1, "sgd"),
-    "minibatch": (0.2, 8, "sgd"),
-    "adam": (0.05, 8, "adam"),
-}
-# backend -> epoch-time multiplier (fastgd is the fastest)
-BACKENDS = {"fastgd": 1.0, "numpy": 3.0, "sklearn": 5.0, "torch": 8.0}
-PEERS_OF = {"batch": ("numpy",), "sgd": ("numpy", "sklearn"), "minibatch": ("torch",), "adam": ("torch",)}
+EPOCH_TIME = {"batch": 1e-3, "sgd": 2e-3, "adam": 1.5e-3}
+PEER_FACTOR = {"fastgd": 1.0, "numpy": 3.0}
+L1_FLOOR = 0.031  # Adam never gets below it on L1
+EPOCHS = 8
+TIMING_DATASET = {"n_samples": 4000, "n_features": 10}
 
 
-def make_problem(
-    n_samples: int = N_SAMPLES, n_features: int = N_FEATURES, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_features))
-    y = X @ np.arange(1.0, n_features + 1.0) + 0.5 + rng.normal(scale=0.3, size=n_samples)
-    return X, y
-
-
-def objective(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, loss: str) -> float:
-    residual = X @ coef + intercept - y
-    return float(np.mean(residual**2) if loss == "l2" else np.mean(np.abs(residual)))
-
-
-def l2_optimum(X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    design = np.column_stack([X, np.ones(len(X))])
-    solution = np.linalg.lstsq(design, y, rcond=None)[0]
-    coef, intercept = solution[:-1], float(solution[-1])
+def run_keys(method: str, backend: str, **keys: Any) -> dict[str, Any]:
     return {
-        "loss": objective(X, y, coef, intercept, "l2"),
-        "kind": "normal_equations",
-        "coef": coef.tolist(),
-        "intercept": intercept,
-    }
-
-
-def descent_path(X: np.ndarray, y: np.ndarray, loss: str, lr: float, epochs: int) -> tuple[list[float], np.ndarray]:
-    """Full-batch (sub)gradient descent from zero: the loss and [coef, intercept] after each epoch."""
-    params = np.zeros(X.shape[1] + 1)
-    losses, path = [], []
-    for _ in range(epochs + 1):
-        coef, intercept = params[:-1], params[-1]
-        losses.append(objective(X, y, coef, intercept, loss))
-        path.append(params.copy())
-        residual = X @ coef + intercept - y
-        slope = 2 * residual if loss == "l2" else np.sign(residual)
-        params = params - lr * np.append(X.T @ slope, slope.sum()) / len(y)
-    return losses, np.array(path)
-
-
-def make_record(
-    method: str,
-    backend: str,
-    loss: str,
-    *,
-    epochs: int = 30,
-    repetitions: int = 2,
-    n_samples: int = N_SAMPLES,
-    n_features: int = N_FEATURES,
-    with_coef_path: bool = True,
-    certified: bool = True,
-    diverged: bool = False,
-) -> dict[str, Any]:
-    X, y = make_problem(n_samples, n_features)
-    lr, batch_size, optimizer = METHODS[method]
-    losses, path = descent_path(X, y, loss, lr, epochs)
-    epoch_time = 1e-3 * BACKENDS[backend] * n_samples * n_features / (N_SAMPLES * N_FEATURES)
-    convergence = [
-        {
-            "repetition": repetition,
-            "epoch": epoch,
-            "step": epoch * (1 if batch_size is None else n_samples),
-            "samples_seen": epoch * n_samples,
-            "time_s": epoch * epoch_time * (1 + 0.1 * repetition),
-            "loss": value,
-        }
-        for repetition in range(repetitions)
-        for epoch, value in enumerate(losses)
-    ]
-    timing = [
-        {
-            "repetition": repetition,
-            "epoch_time_s": epoch_time * (1 + 0.1 * repetition),
-            "epoch_time_min_s": epoch_time * 0.9,
-            "epoch_time_max_s": epoch_time * 1.5,
-            "compile_s": 0.8 if backend == "fastgd" else 0.0,
-            "samples_per_s": n_samples / epoch_time,
-            "gbytes_per_s": n_samples * n_features * 8 / epoch_time / 1e9,
-            "bandwidth_fraction": 0.25,
-        }
-        for repetition in range(repetitions)
-    ]
-    optimum = (
-        l2_optimum(X, y)
-        if loss == "l2" and certified
-        else {"loss": None, "kind": None, "coef": None, "intercept": None}
-    )
-    case = {
-        "n_samples": n_samples,
-        "n_features": n_features,
-        "dtype": "float64",
-        "noise": 0.3,
-        "outliers": 0.0,
-        "correlation": 0.0,
-        "data_seed": 0,
-        "loss": loss,
-        "delta": 1.0,
         "method": method,
+        "optimizer": OPTIMIZER[method],
+        "batch_size": BATCH[method],
         "backend": backend,
-        "optimizer": optimizer,
-        "lr": lr,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "threads": 2,
+        **keys,
     }
-    record = {
-        "schema": 1,
-        "case_id": f"{method}-{backend}-{loss}-{n_samples}x{n_features}",
-        "case": case,
-        "timing": timing,
-        "convergence": convergence,
-        "optimum": optimum,
-        "diverged": diverged,
-        "stop_reason": "diverged" if diverged else "max_epochs",
-        "machine": dict(MACHINE),
-        "finished_at": "2026-11-29T12:00:00+00:00",
-    }
-    if with_coef_path:
-        record["coef_path"] = path.tolist()
-    return record
 
 
-def make_records(losses: tuple[str, ...] = ("l2", "l1"), **overrides: Any) -> list[dict[str, Any]]:
-    """Every method on fastgd and on its peers, for each loss."""
-    return [
-        make_record(method, backend, loss, **overrides)
-        for loss in losses
-        for method in METHODS
-        for backend in ("fastgd",) + PEERS_OF[method]
-    ]
+def tune_curve(method: str, lr: float, loss: str) -> list[float]:
+    rate = RATES[method][lr]
+    if rate is None:
+        return [1.0, 0.5, np.inf, np.nan]
+    floor = L1_FLOOR if (method, loss) == ("adam", "l1") else 0.0
+    return [max(rate**epoch, floor) for epoch in range(EPOCHS + 1)]
 
 
-# --------------------------------------------------------------------------
-# timing and convergence tables
-# --------------------------------------------------------------------------
+def study_points() -> pd.DataFrame:
+    runs = []
+    for loss in ("l2", "l1"):
+        for method in RATES:
+            for backend, factor in PEER_FACTOR.items():
+                for lr in RATES[method]:
+                    for repetition in (0, 1):
+                        noisy = 1.6 if (method, backend, repetition) == ("sgd", "numpy", 1) else 1.0
+                        runs.append(
+                            curve(
+                                tune_curve(method, lr, loss),
+                                epoch_time=EPOCH_TIME[method] * factor * noisy,
+                                **run_keys(method, backend, loss=loss, lr=lr, repetition=repetition),
+                            )
+                        )
+        for method in RATES:
+            for backend, factor in PEER_FACTOR.items():
+                for repetition in (0, 1):
+                    keys = run_keys(method, backend, loss=loss, lr=0.1, repetition=repetition, phase="timing")
+                    time = 4 * EPOCH_TIME[method] * factor * (1.0 + 0.1 * repetition)
+                    runs.append(curve([1.0, 0.5, 0.3, 0.2], epoch_time=time, **TIMING_DATASET, **keys))
+    return points(*runs)
 
 
-def test_timing_table_has_the_documented_columns_and_no_missing_values() -> None:
-    records = make_records()
-    timing = timing_table(records)
+STUDY_INFO: dict[str, Any] = {
+    "study": {"name": "hand-made", "targets": list(TARGETS), "criterion_target": 1e-2},
+    "machine": {"cpu_model": "Test CPU 3000", "cores": 2, "bandwidth_gbytes_per_s": 10.0, "python": "3.11.7"},
+    "notes": ["torch is not installed: the PyTorch cases were skipped"],
+    "command": "fastgd bench --preset quick --out reports",
+    "started_at": "2026-12-02T08:00:00+00:00",
+    "finished_at": "2026-12-02T08:03:00+00:00",
+    "elapsed_s": 180.0,
+}
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return study_points()
+
+
+@pytest.fixture(scope="module")
+def winners(frame: pd.DataFrame) -> pd.DataFrame:
+    return winners_table(frame, TARGETS)
+
+
+def test_timing_table(frame: pd.DataFrame) -> None:
+    timing = timing_table(frame, bandwidth_gbytes_per_s=10.0)
     assert list(timing.columns) == list(TIMING_COLUMNS)
-    assert len(timing) == sum(len(record["timing"]) for record in records)
-    # torch's version is null in the records: written as "not installed", not as a hole
-    assert set(timing["torch"]) == {"not installed"}
-    # full batch: batch_size null in the record, n_samples in the table
-    assert set(timing.loc[timing["method"] == "batch", "batch_size"]) == {N_SAMPLES}
-    assert not timing.isna().any().any()
+    assert len(timing) == 2 * len(RATES) * len(PEER_FACTOR)
+    row = timing[(timing["method"] == "batch") & (timing["backend"] == "fastgd") & (timing["loss"] == "l2")].iloc[0]
+    assert row["epoch_time_s"] == pytest.approx(4e-3 * 1.05)
+    assert row["epoch_time_min_s"] == pytest.approx(4e-3) and row["epoch_time_max_s"] == pytest.approx(4.4e-3)
+    assert row["spread"] == pytest.approx(0.4 / 4.2)
+    assert row["samples_per_s"] == pytest.approx(4000 / 4.2e-3)
+    assert row["gbytes_per_s"] == pytest.approx(4000 * 10 * 8 / 4.2e-3 / 1e9)
+    assert row["bandwidth_fraction"] == pytest.approx(row["gbytes_per_s"] / 10.0)
+    assert row["repetitions"] == 2 and pd.isna(row["batch_size"])
 
 
-def test_convergence_table_columns_suboptimality_and_coef_error() -> None:
-    records = make_records(losses=("l2",))
-    convergence = convergence_table(records)
-    assert list(convergence.columns) == list(CONVERGENCE_COLUMNS)
-    assert len(convergence) == sum(len(record["convergence"]) for record in records)
-    assert set(convergence["optimum_kind"]) == {"normal_equations"}
-    f_star = records[0]["optimum"]["loss"]
-    np.testing.assert_allclose(convergence["suboptimality"], convergence["loss"] - f_star)
-    # against a certified optimum no run can do better than f* (up to rounding)
-    assert (convergence["suboptimality"] >= -1e-12 * abs(f_star)).all()
-    # coefficients are recorded for repetition 0; repetition 1 reruns it (same losses): same errors
-    first = convergence["repetition"] == 0
-    assert convergence["coef_error"].notna().all()
-    np.testing.assert_array_equal(
-        convergence.loc[first, "coef_error"].to_numpy(), convergence.loc[~first, "coef_error"].to_numpy()
+def test_winners_and_time_to_target(winners: pd.DataFrame) -> None:
+    at = winners[winners["target"] == 1e-2].set_index(["loss", "method", "backend"])
+    assert at.loc[("l2", "batch", "fastgd"), "lr"] == 0.1
+    assert at.loc[("l2", "batch", "fastgd"), "time_to_target_s"] == pytest.approx(7e-3)  # 0.5**7 < 1e-2
+    assert at.loc[("l2", "sgd", "fastgd"), "grid_edge"] == "high"
+    assert not at.loc[("l1", "adam", "fastgd"), "reached"]
+    assert at.loc[("l1", "adam", "fastgd"), "best_suboptimality"] == pytest.approx(L1_FLOOR)
+    wide = time_to_target_table(winners, TARGETS).set_index(["loss", "method", "backend"])
+    assert wide.loc[("l2", "batch", "fastgd"), "time_to_1e-02"] == pytest.approx(7e-3)
+    assert np.isnan(wide.loc[("l1", "adam", "fastgd"), "time_to_1e-02"])
+    assert list(wide.index.get_level_values("method")[:3]) == ["batch", "batch", "sgd"]  # house order
+
+
+def test_speedups_per_epoch_and_at_equal_accuracy(frame: pd.DataFrame, winners: pd.DataFrame) -> None:
+    speedup = speedup_table(timing_table(frame), winners)
+    per_epoch = speedup[speedup["kind"] == "per_epoch"]
+    assert len(per_epoch) == 2 * len(RATES) and np.allclose(per_epoch["speedup"], 3.0)
+    accuracy = speedup[(speedup["kind"] == "time_to_target") & (speedup["target"] == 1e-2)]
+    reached = accuracy[accuracy["fastgd_s"].notna()]
+    assert set(reached["peer"]) == {"numpy"} and (reached["speedup"] >= 3.0 - 1e-9).all()
+    assert accuracy[accuracy["fastgd_s"].isna()]["speedup"].isna().all()
+
+
+def test_only_fastgd_reaching_is_an_infinite_speedup(winners: pd.DataFrame) -> None:
+    fewer = winners.copy()
+    numpy_batch = (fewer["backend"] == "numpy") & (fewer["method"] == "batch")
+    fewer.loc[numpy_batch, ["reached", "time_to_target_s"]] = [False, np.nan]
+    speedup = speedup_table(pd.DataFrame(), fewer)
+    batch = speedup[(speedup["method"] == "batch") & (speedup["target"] == 1e-2)]
+    assert len(batch) == 2 and np.isinf(batch["speedup"]).all()
+
+
+def test_sensitivity_profile_and_report_points(frame: pd.DataFrame, winners: pd.DataFrame) -> None:
+    sensitivity = sensitivity_table(frame, 1e-2, winners)
+    assert len(sensitivity) == 2 * len(RATES) * len(PEER_FACTOR) * 3
+    assert sensitivity.groupby(["loss", "method", "backend"])["winner"].sum().eq(1).all()
+    profile = profile_table(winners)
+    assert profile["fraction"].between(0, 1).all()
+    assert {"methods (fastgd)", "backends: SGD"} <= set(profile["profile"])
+    for _, line in profile.groupby(["profile", "target", "solver"]):
+        assert (np.diff(line.sort_values("tau")["fraction"]) >= 0).all()
+    kept = report_points(frame, winners[winners["target"] == 1e-2])
+    assert set(kept[kept["phase"] == "tune"]["lr"]) <= {0.1, 1.0}
+    assert (kept["phase"] == "timing").sum() == (frame["phase"] == "timing").sum()
+
+
+def test_verdict_sentences(frame: pd.DataFrame, winners: pd.DataFrame) -> None:
+    timing = timing_table(frame)
+    lines = verdict(winners, speedup_table(timing, winners), timing, 1e-2)
+    text = "\n".join(lines)
+    assert lines[0].startswith(
+        "**L2**: batch GD reached 1e-02 first, in 7 ms (lr 0.1, constant), 1.14× sooner than SGD"
     )
-    # from zero the error is exactly 1; gradient descent then brings it down
-    starts = convergence[first & (convergence["epoch"] == 0)]
-    np.testing.assert_allclose(starts["coef_error"], 1.0)
-    assert convergence.loc[first, "coef_error"].iloc[-1] < 0.5
-    assert not convergence.isna().any().any()
+    assert "Adam not reached (best 3.1e-2)" in text and "Adam not reached (best 1.7e-2)" in text
+    assert "**fastgd vs NumPy**: speed-up at equal accuracy" in text and "per epoch 3× (6 cases)" in text
+    assert "SGD · fastgd on L2 (lr 1, constant, high edge)" in text
+    assert "Noisy" in text and "SGD · NumPy" in text
 
 
-def test_coef_error_of_a_repetition_that_does_not_repeat_repetition_zero_is_unknown() -> None:
-    records = make_records(losses=("l2",))
-    for point in records[0]["convergence"]:
-        if point["repetition"] == 1:
-            point["loss"] *= 1.01  # not the same computation: its coefficients are not known
-    convergence = convergence_table(records)
-    run = convergence.iloc[: len(records[0]["convergence"])]
-    assert run.loc[run["repetition"] == 0, "coef_error"].notna().all()
-    assert run.loc[run["repetition"] == 1, "coef_error"].isna().all()
+def test_labels() -> None:
+    assert format_suboptimality(0.031) == "3.1e-2" and format_suboptimality(1e-3) == "1e-3"
+    assert not_reached(0.0168) == "not reached (best 1.7e-2)" and not_reached(np.nan) == "not reached"
+    frame = pd.DataFrame({"method": ["minibatch", "minibatch", "sgd"], "batch_size": pd.array([32, 256, 1], "Int64")})
+    assert list(variant_labels(frame, ["method", "batch_size"])) == ["mini-batch b=32", "mini-batch b=256", "SGD"]
 
 
-def test_best_seen_optimum_is_chosen_and_labelled_when_none_is_certified() -> None:
-    records = make_records(losses=("l1",))
-    optima = select_optima(records)
-    assert len(optima) == 1
-    optimum = optima[optimum_key(records[0]["case"])]
-    best = min(point["loss"] for record in records for point in record["convergence"])
-    assert optimum.kind == "best_seen" and not optimum.certified
-    assert optimum.f_star == best
-    assert optimum.coef is not None and optimum.coef.shape == (N_FEATURES,)
-    convergence = convergence_table(records, optima)
-    assert set(convergence["optimum_kind"]) == {"best_seen"}
-    assert convergence["suboptimality"].min() == 0.0
-    assert (convergence["suboptimality"] >= 0).all()
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_certified_optimum_of_one_record_serves_its_whole_dataset_and_loss() -> None:
-    records = make_records(losses=("l2",))
-    for record in records[1:]:
-        record["optimum"] = {"loss": None, "kind": None, "coef": None, "intercept": None}
-    optima = select_optima(records)
-    assert [optimum.kind for optimum in optima.values()] == ["normal_equations"]
+def assert_valid_png(source: bytes | Path) -> None:
+    data = source.read_bytes() if isinstance(source, Path) else source
+    assert data[:8] == PNG_SIGNATURE and len(data) > 5_000
+    image = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert image.shape[0] >= 200 and float(image[..., :3].std()) > 0.01
 
 
-def test_coef_error_without_coef_path_is_missing_not_invented() -> None:
-    records = make_records(losses=("l2",), with_coef_path=False)
-    convergence = convergence_table(records)
-    assert convergence["coef_error"].isna().all()
-    assert convergence["suboptimality"].notna().all()
+def test_figure_data_and_drawing(frame: pd.DataFrame, winners: pd.DataFrame) -> None:
+    at = winners[winners["target"] == 1e-2]
+    lines = convergence_lines(report_points(frame, at))
+    assert set(lines["panel"]) == {"L2", "L1"} and (lines["x"] > 0).all() and (lines["y"] > 0).all()
+    assert "batch GD · fastgd" in set(lines["series"])
+    assert_valid_png(figure_png_bytes(draw_lines(lines, title="t", xlabel="x", ylabel="y", hlines=TARGETS)))
+    sensitivity = sensitivity_lines(sensitivity_table(frame, 1e-2, winners))
+    assert {"edge", "winner", "diverged"} <= set(sensitivity["mark"])
+    assert_valid_png(figure_png_bytes(draw_lines(sensitivity, title="t", xlabel="lr", ylabel="y")))
+    profile = profile_lines(profile_table(winners), 1e-2)
+    assert_valid_png(figure_png_bytes(draw_lines(profile, title="t", xlabel="τ", ylabel="y", log_y=False, steps=True)))
+    timing = timing_table(frame)
+    bars = epoch_time_bars(timing)
+    assert (bars["lower"] <= bars["value"]).all() and set(bars["series"]) == {"fastgd", "NumPy"}
+    assert_valid_png(figure_png_bytes(draw_bars(bars, title="t", ylabel="s")))
+    speedups = speedup_bars(speedup_table(timing, winners), 1e-2)
+    assert {panel.split(":")[0] for panel in speedups["panel"]} == {"per epoch", "time to 1e-02"}
+    assert_valid_png(figure_png_bytes(draw_bars(speedups, title="t", ylabel="x", reference=1.0, annotate=True)))
 
 
-def test_run_status_and_final_losses() -> None:
-    records = make_records(losses=("l2",))
-    records[0]["diverged"], records[0]["stop_reason"] = True, "diverged"
-    convergence = convergence_table(records)
-    finals = final_loss_table(convergence, run_status_table(records))
-    assert len(finals) == len(records)
-    assert finals["diverged"].tolist() == [True] + [False] * (len(records) - 1)
-    assert (finals["epoch"] == 30).all()
-    assert (finals["relative_suboptimality"] >= 0).all()
+def test_styles_are_stable_and_distinct() -> None:
+    backends = [backend_style(name) for name in ("fastgd", "distributed", "numpy", "sklearn", "torch")]
+    methods = [method_style(name) for name in ("batch", "sgd", "minibatch", "adam")]
+    for styles in (methods, backends):
+        assert len({style.color for style in styles}) == len(styles)
+        assert len({style.marker for style in styles}) == len(styles)
+    assert method_style("my_optimizer") == method_style("my_optimizer")
+    assert style_of_label("mini-batch b=32") == method_style("minibatch")
+    assert style_of_label("fastgd distributed (dask)") == backend_style("distributed")
 
 
-# --------------------------------------------------------------------------
-# summaries
-# --------------------------------------------------------------------------
-
-
-def test_epoch_time_summary_and_speedups() -> None:
-    records = make_records(losses=("l2",))
-    summary = epoch_time_summary(timing_table(records))
-    assert len(summary) == len(records)
-    batch = summary[(summary["method"] == "batch") & (summary["backend"] == "fastgd")].iloc[0]
-    assert batch["repetitions"] == 2
-    assert batch["epoch_time_s"] == pytest.approx(1e-3 * 1.05)  # median of 1.0 and 1.1 ms
-    assert batch["epoch_time_min_s"] == pytest.approx(0.9e-3)
-    assert batch["epoch_time_max_s"] == pytest.approx(1.5e-3)
-    speedups = speedup_table(summary)
-    assert len(speedups) == len(METHODS)
-    sgd = speedups[speedups["method"] == "sgd"].iloc[0]
-    assert sgd["speedup_vs_numpy"] == pytest.approx(3.0)
-    assert sgd["speedup_vs_sklearn"] == pytest.approx(5.0)
-    assert math.isnan(sgd["speedup_vs_torch"])  # torch did not run SGD
-
-
-def test_time_to_target_reached_and_not_reached() -> None:
-    times = [0.0, 1.0, 2.0, 3.0, 4.0]
-    losses = [2.0, 1.1, 1.0005, 1.0000005, 1.0000005]  # f* = 1: relative gaps 1, 0.1, 5e-4, 5e-7
-    assert time_to_target(times, losses, 1.0, 1e-3) == 2.0
-    assert time_to_target(times, losses, 1.0, 1e-6) == 3.0
-    assert time_to_target(times, losses, 1.0, 1e-9) is None
-
-
-def test_time_to_target_is_relative_to_the_size_of_f_star() -> None:
-    times = [0.0, 1.0, 2.0]
-    assert time_to_target(times, [-50.0, -99.95, -99.99], -100.0, 1e-3) == 1.0  # |f*| scales the gap
-    assert time_to_target(times, [2e3, 1001.0, 1000.5], 1000.0, 1e-3) == 1.0
-
-
-def test_time_to_target_with_f_star_zero_uses_the_absolute_gap() -> None:
-    times = [0.0, 1.0, 2.0, 3.0]
-    losses = [1.0, 1e-2, 1e-4, 1e-7]
-    assert time_to_target(times, losses, 0.0, 1e-3) == 2.0
-    assert time_to_target(times, losses, 0.0, 1e-6) == 3.0
-    np.testing.assert_allclose(relative_suboptimality(losses, 0.0), losses)
-
-
-def test_time_to_target_ignores_diverged_points_and_rejects_bad_input() -> None:
-    assert time_to_target([0.0, 1.0], [np.nan, np.inf], 1.0, 1e-3) is None
-    assert time_to_target([0.0, 1.0], [2.0, 1.0], np.nan, 1e-3) is None
-    with pytest.raises(ValueError, match="equal length"):
-        time_to_target([0.0, 1.0], [1.0], 1.0, 1e-3)
-    with pytest.raises(ValueError, match="target"):
-        time_to_target([0.0], [1.0], 1.0, 0.0)
-
-
-def test_time_to_target_table_needs_every_repetition() -> None:
-    records = make_records(losses=("l2",))
-    table = time_to_target_table(convergence_table(records))
-    assert len(table) == len(records)
-    batch = table[(table["method"] == "batch") & (table["backend"] == "fastgd")].iloc[0]
-    # full-batch GD with lr 0.3 on this problem gets within 1e-3 of f* in a few epochs
-    epochs = batch[target_column(1e-3, "epochs")]
-    assert 0 < epochs < 30
-    # repetition 1 runs 10% slower: the reported time is the median of the two
-    assert batch[target_column(1e-3)] == pytest.approx(epochs * 1e-3 * 1.05)
-    records[0]["convergence"] = [
-        point for point in records[0]["convergence"] if point["repetition"] == 0 or point["epoch"] < 2
-    ]
-    records[0].pop("coef_path")
-    table = time_to_target_table(convergence_table(records))
-    assert math.isnan(table.iloc[0][target_column(1e-3)])
-
-
-def test_machine_rows_merge_distinct_values() -> None:
-    rows = dict(machine_rows([MACHINE, dict(MACHINE, cpu_model="Other CPU"), None]))
-    assert rows["cpu_model"] == "Test CPU 3000; Other CPU"
-    assert rows["torch"] == "not installed"
-    assert rows["cores"] == "2"
+def test_seed_pictures() -> None:
+    right, left, still = gradient_walks()
+    assert seed_slope(right.start) < 0 and (np.diff(right.iterates) > 0).all()
+    assert seed_slope(left.start) > 0 and (np.diff(left.iterates) < 0).all()
+    np.testing.assert_allclose(still.iterates, LOCAL_MINIMUM)
+    for walk in (right, left):
+        np.testing.assert_allclose(walk.iterates[1:], walk.iterates[:-1] - walk.lr * seed_slope(walk.iterates[:-1]))
+    assert_valid_png(figure_png_bytes(draw_gradient_walks([right, left, still])))
+    fits = outlier_fits()
+    assert abs(fits.l1_line[0] - 1.5) < 0.2 and abs(fits.l2_line[0] - 1.5) > 3 * abs(fits.l1_line[0] - 1.5)
+    assert_valid_png(figure_png_bytes(draw_outlier_fits(fits)))

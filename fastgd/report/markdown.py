@@ -1,327 +1,216 @@
-"""Compose the study's ``REPORT.md`` from the summary tables and the written figures."""
+"""Compose the study's ``REPORT.md``: the verdict first, then the rule, the tables, the figures, the notes."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from .convention import CONVENTION_CARD
+from fastgd.study.select import CRITERION
+
 from .labels import (
-    Row,
-    dataset_label,
     format_number,
     format_rate,
     format_seconds,
     format_speedup,
     is_missing,
-    loss_label,
-    optimum_kind_label,
+    not_reached,
+    problem_label,
+    variant_labels,
 )
-from .mdtable import markdown_table
-from .plotdata import LOSS_ORDER
-from .style import BACKEND_ORDER, METHOD_ORDER, backend_style, method_style, ordered
-from .summaries import REFERENCE_BACKEND, SPEEDUP_KEYS, TARGETS, target_column
-from .tables import DATASET_COLUMNS
+from .tables import NOISY_SPREAD
 
-__all__ = ["StudyReport", "figure_links", "render_study_report"]
+__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown"]
 
-NOT_REACHED = "not reached"
+CONVENTION = """\
+**What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
+and is reported apart (`compile_s`), and evaluating the full-data loss at the recorded points is left out.
+A repetition's epoch time is the median of its epochs; tables give the median over repetitions with the
+fastest and slowest [min–max].  Relative suboptimality is `(loss − f*) / |f*|`, with `f*` certified once
+per dataset and loss by the study (L2: normal equations in float64; L1: the least-absolute-deviations LP
+solved by HiGHS); without a certified `f*` (`f_star_kind` "none") no target can be reached.  Time to target
+is the training time of the first recorded point at or below the target.
+
+**Peers.** Every backend runs the same grid and the same selection rule.  scikit-learn's `SGDRegressor` is
+timed the way its users call it: `shuffle=True` with its own random generator, epoch by epoch.  The other
+backends (fastgd, NumPy, PyTorch, distributed) read the rows in the epoch's permutation, and drawing that
+permutation is inside the timed region.  Speed-up = peer time / fastgd time."""
+
+MACHINE_KEYS = tuple(
+    "cpu_model cores llc_bytes bandwidth_gbytes_per_s platform python fastgd numpy numba pandas".split()
+)
+MACHINE_KEYS += ("sklearn", "torch")
 
 
 @dataclass
 class StudyReport:
-    """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_report`.
+    """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_study_report`.
 
-    ``figures`` maps a section (``"timing"``, ``"speedup"``, ``"convergence"``,
-    ``"scaling"``, ``"seed"``) to the file names written for it, relative to the
-    report; ``figure_notes`` says why a section has no figure.
+    ``figures`` maps a section (``"convergence"``, ``"profile"``,
+    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``, ``"seed"``) to the file
+    names written for it; ``figure_notes`` says why a section has none.
     """
 
-    study: Mapping[str, Any]
-    results_dir: str
-    out_dir: str
-    n_records: int
-    summary: pd.DataFrame
-    speedups: pd.DataFrame
+    info: Mapping[str, Any]
+    verdict: list[str]
+    targets: Sequence[float]
+    criterion_target: float
     time_to_target: pd.DataFrame
-    finals: pd.DataFrame
-    optima: pd.DataFrame
-    machine: list[tuple[str, str]]
+    timing: pd.DataFrame
+    speedup: pd.DataFrame
     figures: dict[str, list[str]] = field(default_factory=dict)
     figure_notes: dict[str, str] = field(default_factory=dict)
 
 
-def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(None if is_missing(row.get(column)) else row.get(column) for column in columns)
+def table_markdown(frame: pd.DataFrame) -> str:
+    """A table of already formatted cells as Markdown (no index; cells are not re-parsed as numbers)."""
+    return frame.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
-def _loss_of(row: Row) -> str:
-    name = row.get("loss_name", row.get("loss"))
-    return "—" if is_missing(name) else loss_label(name)
+def machine_table(machine: Mapping[str, Any]) -> str:
+    """The machine as a two-column Markdown table (known keys first, then any others)."""
+    keys = [key for key in MACHINE_KEYS if key in machine] + sorted(set(machine) - set(MACHINE_KEYS))
+    if not keys:
+        return "No machine description was recorded.\n"
+    values = [format_number(machine[key]) for key in keys]
+    return table_markdown(pd.DataFrame({"": keys, "value": values}))
 
 
-def _unique(values: Any) -> str:
-    shown = [format_number(value) for value in pd.unique(pd.Series(values).dropna())]
-    return ", ".join(shown) if shown else "—"
+def _problems(frame: pd.DataFrame, with_dataset: bool = False) -> list[str]:
+    several = with_dataset or frame[["n_samples", "n_features", "dtype"]].drop_duplicates().shape[0] > 1
+    return [problem_label(row, several) for row in frame.to_dict("records")]
 
 
-def _names(values: pd.Series, order: tuple[str, ...], label: Callable[[str], str]) -> str:
-    return ", ".join(label(name) for name in ordered(values.dropna().unique(), order))
+def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> str:
+    if table.empty:
+        return "No tune-phase point was recorded.\n"
+    columns: dict[str, Any] = {
+        "problem": _problems(table),
+        "method": list(variant_labels(table, ["method", "batch_size", "optimizer"])),
+        "backend": list(variant_labels(table, ["backend", "threads"])),
+    }
+    for target in targets:
+        label = f"{target:.0e}"
+        columns[f"time to {label}"] = [
+            format_seconds(time) if not is_missing(time) else not_reached(best)
+            for time, best in zip(table[f"time_to_{label}"], table["best_suboptimality"], strict=True)
+        ]
+        columns[f"lr for {label}"] = [format_number(lr) for lr in table[f"lr_{label}"]]
+    return table_markdown(pd.DataFrame(columns))
 
 
-def _table(headers: list[str], rows: list[list[str]], align: list[str]) -> str:
-    """A table whose first column is the dataset; with a single dataset, it is named once above instead."""
-    datasets = {row[0] for row in rows}
-    if len(datasets) != 1:
-        return markdown_table(headers, rows, align)
-    only = datasets.pop() or "—"
-    return f"Dataset: {only}.\n\n" + markdown_table(headers[1:], [row[1:] for row in rows], align[1:])
+def timing_markdown(timing: pd.DataFrame, first_columns: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The timing table (:data:`.tables.TIMING_COLUMNS`) in Markdown, after ``first_columns`` if given."""
+    if timing.empty:
+        return "No timing-phase point was recorded.\n"
+    frame = pd.DataFrame(
+        {
+            **(first_columns or {}),
+            "problem": _problems(timing, with_dataset=True),
+            "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
+            "backend": list(variant_labels(timing, ["backend", "threads"])),
+            "lr": [format_number(lr) for lr in timing["lr"]],
+            "epoch time [min–max]": [
+                f"{format_seconds(row.epoch_time_s)} [{format_seconds(row.epoch_time_min_s)}–"
+                f"{format_seconds(row.epoch_time_max_s)}]"
+                for row in timing.itertuples()
+            ],
+            "spread": ["—" if is_missing(value) else f"{value:.0%}" for value in timing["spread"]],
+            "samples/s": [format_rate(value) for value in timing["samples_per_s"]],
+            "GB/s": [format_number(value) for value in timing["gbytes_per_s"]],
+            "of read bandwidth": [
+                "—" if is_missing(value) else f"{value:.1%}" for value in timing["bandwidth_fraction"]
+            ],
+            "compile": [format_seconds(value) for value in timing["compile_s"]],
+            "repetitions": [format_number(value) for value in timing["repetitions"]],
+        }
+    )
+    return table_markdown(frame)
 
 
-def figure_links(names: Sequence[str], alt: str) -> str:
-    """Markdown image links, one paragraph per figure."""
+def speedup_markdown(speedup: pd.DataFrame) -> str:
+    """The speed-up table (:func:`.tables.speedup_table`) in Markdown, a missed target with its best value."""
+    if speedup.empty:
+        return "No peer backend ran the cases fastgd ran.\n"
+    frame = pd.DataFrame(
+        {
+            "measure": [
+                "per epoch" if kind == "per_epoch" else f"time to {target:.0e}"
+                for kind, target in zip(speedup["kind"], speedup["target"], strict=True)
+            ],
+            "problem": _problems(speedup),
+            "method": list(variant_labels(speedup, ["method", "batch_size", "optimizer", "threads"])),
+            "peer": list(variant_labels(speedup.rename(columns={"peer": "backend"}), ["backend"])),
+            "fastgd": [format_seconds(value) for value in speedup["fastgd_s"]],
+            "peer time": [
+                format_seconds(time) if not is_missing(time) else not_reached(best)
+                for time, best in zip(speedup["peer_s"], speedup["peer_best_suboptimality"], strict=True)
+            ],
+            "speed-up": [format_speedup(value) for value in speedup["speedup"]],
+        }
+    )
+    return table_markdown(frame)
+
+
+def _figures(report: StudyReport, section: str, alt: str) -> str:
+    names = report.figures.get(section, [])
+    if not names:
+        note = report.figure_notes.get(section)
+        return f"No figure: {note}\n" if note else ""
     return "".join(f"![{alt}]({name})\n\n" for name in names)
 
 
-def _epoch_time_table(report: StudyReport) -> str:
-    summary = report.summary
-    backends = ordered(summary["backend"].dropna().unique(), BACKEND_ORDER)
-    cells: dict[tuple[Any, ...], str] = {}
-    for _, row in summary.iterrows():
-        cell = (
-            f"{format_seconds(row['epoch_time_s'])} [{format_seconds(row['epoch_time_min_s'])}–"
-            f"{format_seconds(row['epoch_time_max_s'])}]"
-        )
-        cells.setdefault(_key(row, list(SPEEDUP_KEYS) + ["backend"]), cell)
-    peers = [backend for backend in backends if f"speedup_vs_{backend}" in report.speedups.columns]
-    headers = ["dataset", "loss", "method", "threads"] + [backend_style(b).label for b in backends]
-    headers += [f"fastgd vs {backend_style(peer).label}" for peer in peers]
-    rows = []
-    for _, row in report.speedups.iterrows():
-        key = _key(row, SPEEDUP_KEYS)
-        line = [
-            dataset_label(row),
-            _loss_of(row),
-            method_style(row["method"]).label,
-            format_number(row["threads"]),
-        ]
-        line += [cells.get(key + (backend,), "—") for backend in backends]
-        line += [format_speedup(row[f"speedup_vs_{peer}"]) for peer in peers]
-        rows.append(line)
-    align = ["l", "l", "l", "r"] + ["r"] * (len(backends) + len(peers))
-    return _table(headers, rows, align)
-
-
-def _throughput_table(summary: pd.DataFrame) -> str:
-    headers = [
-        "dataset",
-        "loss",
-        "method",
-        "backend",
-        "threads",
-        "samples/s",
-        "GB/s of X read",
-        "share of measured bandwidth",
-        "JIT compile",
-    ]
-    rows = [
-        [
-            dataset_label(row),
-            _loss_of(row),
-            method_style(row["method"]).label,
-            backend_style(row["backend"]).label,
-            format_number(row["threads"]),
-            format_rate(row["samples_per_s"]),
-            format_number(row["gbytes_per_s"], 3),
-            "—" if is_missing(row["bandwidth_fraction"]) else f"{float(row['bandwidth_fraction']):.1%}",
-            format_seconds(row["compile_s"]),
-        ]
-        for _, row in summary.iterrows()
-    ]
-    return _table(headers, rows, ["l", "l", "l", "l", "r", "r", "r", "r", "r"])
-
-
-def _time_to_target_table(table: pd.DataFrame) -> str:
-    headers = ["dataset", "loss", "method", "backend", "threads"]
-    for target in TARGETS:
-        headers += [f"time to {target:.0e}", f"epochs to {target:.0e}"]
-    rows = []
-    for _, row in table.iterrows():
-        line = [
-            dataset_label(row),
-            _loss_of(row),
-            method_style(row["method"]).label,
-            backend_style(row["backend"]).label,
-            format_number(row["threads"]),
-        ]
-        for target in TARGETS:
-            time, epochs = row[target_column(target)], row[target_column(target, "epochs")]
-            line += [NOT_REACHED, "—"] if is_missing(time) else [format_seconds(time), format_number(epochs)]
-        rows.append(line)
-    return _table(headers, rows, ["l", "l", "l", "l", "r"] + ["r"] * (2 * len(TARGETS)))
-
-
-def _final_loss_table(table: pd.DataFrame) -> str:
-    headers = [
-        "dataset",
-        "loss",
-        "method",
-        "backend",
-        "threads",
-        "epochs",
-        "final loss",
-        "loss − f*",
-        "relative",
-        "coef error",
-        "stop",
-    ]
-    rows = []
-    for _, row in table.iterrows():
-        diverged = row.get("diverged")
-        stop = "diverged" if not is_missing(diverged) and bool(diverged) else row.get("stop_reason")
-        rows.append(
-            [
-                dataset_label(row),
-                _loss_of(row),
-                method_style(row["method"]).label,
-                backend_style(row["backend"]).label,
-                format_number(row["threads"]),
-                format_number(row["epoch"]),
-                format_number(row["loss"], 6),
-                format_number(row["suboptimality"], 3),
-                format_number(row["relative_suboptimality"], 3),
-                format_number(row["coef_error"], 3),
-                "—" if is_missing(stop) else str(stop),
-            ]
-        )
-    return _table(headers, rows, ["l", "l", "l", "l", "r", "r", "r", "r", "r", "r", "l"])
-
-
-def _optima_table(table: pd.DataFrame) -> str:
-    rows = [
-        [
-            dataset_label(row),
-            _loss_of(row),
-            format_number(row["f_star"], 10),
-            optimum_kind_label(row["optimum_kind"]),
-        ]
-        for _, row in table.iterrows()
-    ]
-    return _table(["dataset", "loss", "f*", "how f* was obtained"], rows, ["l", "l", "r", "l"])
-
-
-def _what_was_run(report: StudyReport) -> str:
-    study, summary = report.study, report.summary
-    datasets = list(dict.fromkeys(dataset_label(row) for _, row in summary[list(DATASET_COLUMNS)].iterrows()))
-    lines = [
-        "## What was run\n",
-        (
-            f"- Preset: **{study.get('preset', 'unknown')}**; {report.n_records} finished cases "
-            "(a case = dataset × loss × method × backend × threads, with all its repetitions)."
-        ),
-        f"- Datasets (n_samples × n_features): {'; '.join(datasets)}.",
-        f"- Losses: {_names(summary['loss'], LOSS_ORDER, loss_label)}.",
-        f"- Methods: {_names(summary['method'], METHOD_ORDER, lambda name: method_style(name).label)}.",
-        f"- Backends: {_names(summary['backend'], BACKEND_ORDER, lambda name: backend_style(name).label)}.",
-        f"- Threads: {_unique(summary['threads'])}; repetitions per case: {_unique(summary['repetitions'])}.",
-        f"- Started: {study.get('started_at', 'unknown')}; results read from `{report.results_dir}`.",
-        f"- Command: `{study['command']}`" if study.get("command") else "- Command: unknown (no study.json).",
-    ]
-    if study.get("study"):
-        lines += [
-            "",
-            "<details><summary>Study parameters (study.json)</summary>\n",
-            "```json",
-            json.dumps(study["study"], indent=2, sort_keys=True, default=str),
-            "```",
-            "</details>",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _figures_or_note(report: StudyReport, section: str, alt: str) -> str:
-    note = report.figure_notes.get(section)
-    text = figure_links(report.figures.get(section, []), alt)
-    return text + (f"_Figure not drawn: {note}_\n\n" if note else "")
-
-
 def render_study_report(report: StudyReport) -> str:
-    """The text of ``REPORT.md`` for a study.
-
-    Parameters
-    ----------
-    report : StudyReport
-        Tables, machine rows, study info and figure names.
-
-    Returns
-    -------
-    str
-        Markdown.
-    """
-    command = report.study.get("command")
-    notes = [str(note) for note in report.study.get("notes") or []]
-    parts = [
-        "# fastgd benchmark report\n",
-        (
-            "Batch gradient descent, SGD, mini-batch and Adam, compiled with Numba (fastgd), against NumPy, "
-            "scikit-learn and PyTorch on synthetic regression data.  Every number below was measured; the "
-            "tables are also in `timing.csv` and `convergence.csv`.\n"
-        ),
-        _what_was_run(report),
-        "## Machine\n",
-        markdown_table(["", ""], [[key, value] for key, value in report.machine], ["l", "l"])
-        if report.machine
-        else "_No machine information recorded._\n",
-        "## Epoch time per method and backend\n",
-        (
-            'Median epoch time over repetitions [fastest–slowest epoch]; "fastgd vs X" is the speed-up of '
-            f"{REFERENCE_BACKEND} (X's time / fastgd's time; above 1× fastgd is faster).  Every backend "
-            "visits the rows in the same order each epoch.  scikit-learn's `SGDRegressor` cannot take an "
-            "order, so it is handed the rows already permuted (a gather outside the timed region) and reads "
-            "them sequentially, while the others read rows in random order — a memory-latency cost that "
-            "favours scikit-learn here; `bench/test_bench_epochs.py` compares SGD in storage order.\n"
-        ),
-        _epoch_time_table(report),
-        "",
-        _figures_or_note(report, "timing", "Epoch time per method and backend"),
-        _figures_or_note(report, "speedup", "Speed-up of fastgd against each peer"),
-        "### Throughput\n",
-        _throughput_table(report.summary),
-        "",
-        "## Convergence\n",
-        "### Time to target\n",
-        (
-            "Training time (and epoch) at which the relative suboptimality `(loss - f*) / |f*|` first reaches "
-            'the target (median over repetitions; "not reached" if any repetition does not reach it).\n'
-        ),
-        _time_to_target_table(report.time_to_target),
-        "",
-        "### Final losses\n",
-        "The last recorded point of each run (repetition 0).\n",
-        _final_loss_table(report.finals),
-        "",
-        "### Which optimum each dataset and loss used\n",
-        _optima_table(report.optima),
-        "",
-        _figures_or_note(report, "convergence", "Convergence: suboptimality against time and epochs"),
-        "## Scaling\n",
-        _figures_or_note(report, "scaling", "Epoch time against problem size"),
-        "## The seed tutorial's pictures\n",
-        "Computed when this report was written (a few scalar gradient steps and two fits on 60 points).\n",
-        _figures_or_note(report, "seed", "Seed tutorial picture"),
-        "## Notes\n",
-        "".join(f"- {note}\n" for note in notes) if notes else "_None: every peer requested was run._\n",
-        "",
-        CONVENTION_CARD,
-        "## Reproduce\n",
-        f"```sh\n{command}\n```\n" if command else "_The command is unknown (no `study.json` in the results)._\n",
-        (
-            "Re-draw this report from the saved results, without re-running anything: "
-            f"`fastgd report --results {report.results_dir} --out {report.out_dir}`.\n"
-        ),
+    """The text of ``REPORT.md``."""
+    info, study = report.info, report.info.get("study") or {}
+    name = study.get("name") or "study"
+    targets = ", ".join(f"{target:.0e}" for target in report.targets)
+    notes = [str(note) for note in info.get("notes") or []] + [
+        f"{section}: {note}" for section, note in report.figure_notes.items()
     ]
-    return "\n".join(part for part in parts if part is not None)
+    elapsed = info.get("elapsed_s")
+    parts = [
+        f"# fastgd benchmark study: {name}\n",
+        "## Verdict\n",
+        "".join(f"- {line}\n" for line in report.verdict),
+        "## How step sizes are chosen\n",
+        f"{CRITERION}\n",
+        f"Targets (relative suboptimality): {targets}; the verdict is stated at {report.criterion_target:.0e}.  "
+        f"A result is called noisy when its spread across repetitions, (max − min) / median, is above "
+        f"{NOISY_SPREAD:.0%}.  A missed target is shown with the best suboptimality reached.\n",
+        "## Time to target (tuned winners)\n",
+        _time_to_target_markdown(report.time_to_target, report.targets),
+        _figures(report, "convergence", "Convergence of the tuned winners"),
+        "## Performance profiles\n",
+        "Share of the problems (dataset × loss) on which a solver reaches the target within τ times the best "
+        "solver's time (Dolan–Moré); a solver that never reaches it stays below 1.\n",
+        _figures(report, "profile", "Performance profiles"),
+        "## Step-size sensitivity\n",
+        "Final suboptimality against lr (fastgd backend); a star marks the tuned lr, `grid edge` a tuned lr at the "
+        "edge of the grid, a cross on the top edge a diverged run.\n",
+        _figures(report, "sensitivity", "Final suboptimality against lr"),
+        "## Epoch time (timing phase)\n",
+        timing_markdown(report.timing),
+        _figures(report, "epoch_time", "Epoch time"),
+        "## Speed-up of fastgd over each peer\n",
+        speedup_markdown(report.speedup),
+        _figures(report, "speedup", "Speed-up of fastgd"),
+        "## Conventions\n",
+        CONVENTION + "\n",
+        "## Machine\n",
+        machine_table(info.get("machine") or {}),
+        "## Notes\n",
+        "".join(f"- {note}\n" for note in notes) or "None.\n",
+        "## Reproduce\n",
+        f"```sh\n{info.get('command') or 'fastgd bench'}\n```\n",
+        f"Started {info.get('started_at') or '—'}, finished {info.get('finished_at') or '—'}"
+        + (f" ({format_seconds(elapsed)})." if not is_missing(elapsed) else ".")
+        + "  Tables: `points.csv` (the tune-phase points of the winners at the criterion target and every "
+        "timing-phase point), `timing.csv`, `winners.csv`, `time_to_target.csv`, `sensitivity.csv`, "
+        "`profile.csv`, `speedup.csv`.\n",
+        "## The seed tutorial's pictures\n",
+        _figures(report, "seed", "Seed tutorial picture"),
+    ]
+    return "\n".join(part for part in parts if part)

@@ -1,376 +1,175 @@
-"""The numbers behind each figure, computed from the tidy tables (drawing is in :mod:`.plots`).
+"""The numbers behind each figure, as DataFrames built from the report's tables (drawing is in :mod:`.plots`).
 
-Every function here returns plain dataclasses of NumPy arrays and strings, so
-what a figure shows can be tested without drawing it.
+Two shapes, one per kind of figure:
 
-Choices
--------
-* Convergence curves show repetition 0 of each run (the losses of the
-  repetitions are the same; only their times differ) and, when a method and
-  backend were run at several thread counts, the run with the most threads.
-* Curves use the relative suboptimality of :mod:`.summaries` (absolute when
-  ``|f*|`` is 0 up to rounding); values <= :data:`SUBOPTIMALITY_FLOOR`
-  (including the 0 of the best-seen point itself) are drawn at the floor so
-  they stay on a log axis.  Epochs on the x axis are ``samples_seen / n_samples``.
-* The scaling figure exists only for a sweep: at least :data:`MIN_SCALING_SIZES`
-  distinct ``n_samples * n_features`` for one series (method, backend, loss,
-  dtype, threads); its slope is the least-squares fit of log10 epoch time
-  against log10 size.
+* **lines** (:data:`LINE_COLUMNS`): ``panel``, ``series``, ``x``, ``y`` and the
+  series' ``color``, ``linestyle``, ``marker``; ``mark`` flags single points
+  (``"winner"``, ``"edge"``: a winner at the edge of the lr grid, ``"diverged"``);
+* **bars** (:data:`BAR_COLUMNS`): ``panel``, ``category`` (x tick), ``series``
+  (bar within a category), ``value``, ``lower``, ``upper``, ``color``, ``hatch``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from .labels import (
-    dataset_label,
-    dataset_slug,
-    is_missing,
-    loss_label,
-    optimum_kind_label,
-)
-from .style import BACKEND_ORDER, METHOD_ORDER, backend_style, method_style, ordered
-from .summaries import (
-    ABSOLUTE_FALLBACK_BELOW,
-    REFERENCE_BACKEND,
-    relative_suboptimality,
-)
-from .tables import DATASET_COLUMNS
+from fastgd.study.select import PROBLEM_KEYS, present
+
+from .labels import format_number, problem_label, variant_labels
+from .style import backend_style, method_style, style_of_label
+from .tables import REFERENCE_BACKEND
 
 __all__ = [
-    "MIN_SCALING_SIZES",
+    "BAR_COLUMNS",
+    "LINE_COLUMNS",
     "SUBOPTIMALITY_FLOOR",
-    "BarPanel",
-    "ConvergenceCurve",
-    "ConvergenceFigure",
-    "ConvergencePanel",
-    "ScalingPanel",
-    "ScalingSeries",
-    "bar_panels",
-    "convergence_figures",
-    "scaling_panels",
-    "speedup_panels",
-    "timing_panels",
+    "convergence_lines",
+    "epoch_time_bars",
+    "profile_lines",
+    "sensitivity_lines",
+    "speedup_bars",
 ]
 
-SUBOPTIMALITY_FLOOR = 1e-12
-MIN_SCALING_SIZES = 3
-MAX_PANELS = 6
-LOSS_ORDER: tuple[str, ...] = ("l2", "l1", "huber")
+LINE_COLUMNS = ("panel", "series", "x", "y", "color", "linestyle", "marker", "mark")
+BAR_COLUMNS = ("panel", "category", "series", "value", "lower", "upper", "color", "hatch")
+SUBOPTIMALITY_FLOOR = 1e-16
+METHOD_PARTS = ["method", "batch_size", "optimizer"]
 
 
-@dataclass
-class ConvergenceCurve:
-    """One run's curve: its method and backend, and the points to draw."""
-
-    method: str
-    backend: str
-    time_s: np.ndarray
-    epochs: np.ndarray
-    suboptimality: np.ndarray
+def _panels(frame: pd.DataFrame) -> pd.Series:
+    """Problem titles; the dataset is named only when there are several."""
+    with_dataset = frame[present(frame, PROBLEM_KEYS[:-2])].drop_duplicates().shape[0] > 1
+    return pd.Series([problem_label(row, with_dataset) for row in frame.to_dict("records")], index=frame.index)
 
 
-@dataclass
-class ConvergencePanel:
-    """The curves of one loss on one dataset."""
-
-    loss_name: str
-    title: str
-    relative: bool
-    optimum_label: str
-    curves: list[ConvergenceCurve] = field(default_factory=list)
-
-
-@dataclass
-class ConvergenceFigure:
-    """One dataset's convergence figure: a panel per loss."""
-
-    dataset: str
-    slug: str
-    panels: list[ConvergencePanel] = field(default_factory=list)
-
-
-@dataclass
-class BarPanel:
-    """A grouped bar chart: ``values[i, j]`` for category ``i`` and series ``j`` (NaN: not run)."""
-
-    title: str
-    categories: list[str]
-    series: list[str]
-    values: np.ndarray
-    lower: np.ndarray | None = None
-    upper: np.ndarray | None = None
-
-
-@dataclass
-class ScalingSeries:
-    """Epoch time against problem size for one method and backend, with its fitted slope."""
-
-    method: str
-    backend: str
-    label: str
-    sizes: np.ndarray
-    epoch_time_s: np.ndarray
-    slope: float
-    intercept: float
-
-
-@dataclass
-class ScalingPanel:
-    """The scaling series of one loss."""
-
-    title: str
-    series: list[ScalingSeries] = field(default_factory=list)
-
-
-def _dataset_groups(frame: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    keys = [column for column in DATASET_COLUMNS if column in frame.columns]
-    return [
-        (dict(zip(keys, values, strict=True)), group) for values, group in frame.groupby(keys, dropna=False, sort=False)
-    ]
-
-
-def _loss_order(names: Any) -> list[str]:
-    return ordered(names, LOSS_ORDER)
-
-
-def _most_threads(run: pd.DataFrame) -> pd.DataFrame:
-    threads = pd.to_numeric(run["threads"], errors="coerce")
-    most: pd.DataFrame = run[threads == threads.max()] if threads.notna().any() else run
-    return most
-
-
-def _curve(run: pd.DataFrame, method: str, backend: str, f_star: float) -> ConvergenceCurve:
-    run = run[run["repetition"] == run["repetition"].min()]
-    n_samples = pd.to_numeric(run["n_samples"], errors="coerce").to_numpy(dtype=float)
-    epochs = run["samples_seen"].to_numpy(dtype=float) / n_samples
-    epochs = np.where(np.isfinite(epochs), epochs, run["epoch"].to_numpy(dtype=float))
-    gap = relative_suboptimality(run["loss"].to_numpy(dtype=float), f_star)
-    shown = np.where(np.isnan(gap), np.nan, np.maximum(gap, SUBOPTIMALITY_FLOOR))
-    return ConvergenceCurve(method, backend, run["time_s"].to_numpy(dtype=float), epochs, shown)
-
-
-def convergence_figures(convergence: pd.DataFrame, max_figures: int = 4) -> list[ConvergenceFigure]:
-    """One :class:`ConvergenceFigure` per dataset (the ``max_figures`` with most curves, then largest).
-
-    Parameters
-    ----------
-    convergence : pandas.DataFrame
-        The convergence table.
-    max_figures : int
-        At most this many datasets get a figure.
-
-    Returns
-    -------
-    list of ConvergenceFigure
-    """
-    figures = []
-    for values, dataset in _dataset_groups(convergence):
-        figure = ConvergenceFigure(dataset=dataset_label(values), slug=dataset_slug(values))
-        for loss_name in _loss_order(dataset["loss_name"].dropna().unique()):
-            runs = dataset[dataset["loss_name"] == loss_name]
-            f_star = float(np.nanmedian((runs["loss"] - runs["suboptimality"]).to_numpy(dtype=float)))
-            panel = ConvergencePanel(
-                loss_name=loss_name,
-                title=loss_label(loss_name),
-                relative=abs(f_star) > ABSOLUTE_FALLBACK_BELOW,
-                optimum_label=optimum_kind_label(runs["optimum_kind"].iloc[0]),
-            )
-            for method in ordered(runs["method"].dropna().unique(), METHOD_ORDER):
-                by_method = runs[runs["method"] == method]
-                for backend in ordered(by_method["backend"].dropna().unique(), BACKEND_ORDER):
-                    run = _most_threads(by_method[by_method["backend"] == backend])
-                    panel.curves.append(_curve(run, method, backend, f_star))
-            figure.panels.append(panel)
-        size = float(values.get("n_samples") or 0) * float(values.get("n_features") or 0)
-        figures.append((sum(len(panel.curves) for panel in figure.panels), size, figure))
-    figures.sort(key=lambda item: (-item[0], -item[1]))
-    return [figure for _, _, figure in figures[:max_figures]]
-
-
-def bar_panels(
-    frame: pd.DataFrame,
-    *,
-    panel_columns: Sequence[str],
-    title_of: Callable[[dict[str, Any]], str],
-    category_column: str,
-    series_column: str,
-    value_column: str,
-    lower_column: str | None = None,
-    upper_column: str | None = None,
-    category_order: tuple[str, ...] = METHOD_ORDER,
-    series_order: tuple[str, ...] = BACKEND_ORDER,
-    max_panels: int = MAX_PANELS,
-) -> list[BarPanel]:
-    """Grouped-bar panels from a long table: one panel per distinct ``panel_columns`` value.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        One row per (panel, category, series).
-    panel_columns : sequence of str
-        Columns whose distinct values make the panels (in order of appearance).
-    title_of : callable
-        Panel title from the dict of its ``panel_columns`` values.
-    category_column, series_column : str
-        Bar groups along x, and bars within a group.
-    value_column : str
-        Bar height; ``lower_column``/``upper_column`` optional error-bar ends.
-    category_order, series_order : tuple of str
-        Preferred orders (:func:`fastgd.report.style.ordered`).
-    max_panels : int
-        Panels beyond this many are left out.
-
-    Returns
-    -------
-    list of BarPanel
-    """
-    panels = []
-    groups = frame.groupby(list(panel_columns), dropna=False, sort=False) if panel_columns else [((), frame)]
-    for keys, group in groups:
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        categories = ordered(group[category_column].dropna().unique(), category_order)
-        series = ordered(group[series_column].dropna().unique(), series_order)
-        shape = (len(categories), len(series))
-        arrays = {name: np.full(shape, np.nan) for name in ("value", "lower", "upper")}
-        for _, row in group.iterrows():
-            if is_missing(row[category_column]) or is_missing(row[series_column]):
-                continue
-            where = (categories.index(str(row[category_column])), series.index(str(row[series_column])))
-            arrays["value"][where] = row[value_column]
-            if lower_column and upper_column:
-                arrays["lower"][where] = row[lower_column]
-                arrays["upper"][where] = row[upper_column]
-        if not categories or not series or np.isnan(arrays["value"]).all():
-            continue
-        with_errors = lower_column is not None and upper_column is not None
-        panels.append(
-            BarPanel(
-                title=title_of(dict(zip(panel_columns, keys, strict=True))),
-                categories=categories,
-                series=series,
-                values=arrays["value"],
-                lower=arrays["lower"] if with_errors else None,
-                upper=arrays["upper"] if with_errors else None,
-            )
-        )
-    return panels[:max_panels]
-
-
-def _dataset_loss_title(values: dict[str, Any]) -> str:
-    dataset = dataset_label(values)
-    loss = "" if is_missing(values.get("loss")) else loss_label(values["loss"])
-    return " — ".join(part for part in (loss, dataset) if part) or "benchmarks"
-
-
-def timing_panels(summary: pd.DataFrame) -> list[BarPanel]:
-    """Epoch time per method (groups) and backend (bars) with min-max error bars, per dataset and loss.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        :func:`fastgd.report.summaries.epoch_time_summary` (runs at several thread
-        counts: the most threads is shown).
-
-    Returns
-    -------
-    list of BarPanel
-    """
-    if summary.empty:
-        return []
-    keys = list(DATASET_COLUMNS) + ["loss", "method", "backend"]
-    threads = pd.to_numeric(summary["threads"], errors="coerce")
-    most = threads.groupby([summary[key] for key in keys], dropna=False).transform("max")
-    return bar_panels(
-        summary[(threads == most) | most.isna()],
-        panel_columns=list(DATASET_COLUMNS) + ["loss"],
-        title_of=_dataset_loss_title,
-        category_column="method",
-        series_column="backend",
-        value_column="epoch_time_s",
-        lower_column="epoch_time_min_s",
-        upper_column="epoch_time_max_s",
+def _styled(frame: pd.DataFrame, color_by: str, line_by: str | None) -> pd.DataFrame:
+    colors = [method_style(str(name)) if color_by == "method" else backend_style(str(name)) for name in frame[color_by]]
+    styles = [backend_style(str(name)).linestyle for name in frame[line_by]] if line_by else ["-"] * len(frame)
+    lines = pd.Series(styles, index=frame.index, dtype=object)
+    return frame.assign(
+        color=[style.color for style in colors], marker=[style.marker for style in colors], linestyle=lines
     )
 
 
-def speedup_panels(speedups: pd.DataFrame, reference: str = REFERENCE_BACKEND) -> list[BarPanel]:
-    """Speed-up of ``reference`` against each peer (bars) per method (groups), per dataset and loss.
+def convergence_lines(points: pd.DataFrame) -> pd.DataFrame:
+    """Suboptimality against training time of the tuned winners, median over repetitions at each step.
 
-    Parameters
-    ----------
-    speedups : pandas.DataFrame
-        :func:`fastgd.report.summaries.speedup_table`.
-    reference : str
-        The backend the speed-ups are of.
-
-    Returns
-    -------
-    list of BarPanel
-        Empty when no peer was run.
+    One panel per problem (dataset × loss), one series per method × backend;
+    the start point (time 0) is left out (log axes) and suboptimalities are
+    floored at :data:`SUBOPTIMALITY_FLOOR`.
     """
-    peer_columns = [column for column in speedups.columns if column.startswith("speedup_vs_")]
-    if not peer_columns:
-        return []
-    keys = [column for column in speedups.columns if column in DATASET_COLUMNS or column in ("loss", "method")]
-    long = speedups.melt(id_vars=keys, value_vars=peer_columns, var_name="peer", value_name="speedup")
-    long["peer"] = long["peer"].str.removeprefix("speedup_vs_")
-    long = long[np.isfinite(long["speedup"].to_numpy(dtype=float))]
-    return bar_panels(
-        long,
-        panel_columns=[key for key in keys if key != "method"],
-        title_of=_dataset_loss_title,
-        category_column="method",
-        series_column="peer",
-        value_column="speedup",
+    tune = points[(points["phase"] == "tune") & np.isfinite(points["suboptimality"].astype("float64"))]
+    if tune.empty:
+        return pd.DataFrame(columns=list(LINE_COLUMNS))
+    keys = present(tune, PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "step"))
+    curves = tune.groupby(keys, dropna=False, sort=False)[["time_s", "suboptimality"]].median().reset_index()
+    curves = curves[curves["time_s"] > 0]
+    method = variant_labels(curves, METHOD_PARTS)
+    backend = variant_labels(curves, ["backend", "threads"])
+    frame = curves.assign(
+        panel=_panels(curves),
+        series=method + " · " + backend,
+        x=curves["time_s"],
+        y=curves["suboptimality"].clip(lower=SUBOPTIMALITY_FLOOR),
+        mark="",
+    )
+    return _styled(frame, "method", "backend")[list(LINE_COLUMNS)].reset_index(drop=True)
+
+
+def sensitivity_lines(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """Final suboptimality against lr for fastgd's configurations: a line per method (and schedule).
+
+    ``mark`` is ``"winner"`` at the tuned lr, ``"edge"`` when that lr is at the
+    edge of the grid, ``"diverged"`` where a run diverged (``y`` is then NaN).
+    """
+    frame = sensitivity[sensitivity["backend"] == REFERENCE_BACKEND] if not sensitivity.empty else sensitivity
+    if frame.empty:
+        return pd.DataFrame(columns=list(LINE_COLUMNS))
+    series = variant_labels(frame, METHOD_PARTS + ["threads"])
+    if frame["schedule"].nunique() > 1:
+        series = series + " · " + frame["schedule"].astype(str)
+    mark = np.select(
+        [frame["diverged"], frame["winner"] & (frame["grid_edge"] != ""), frame["winner"]],
+        ["diverged", "edge", "winner"],
+        "",
+    )
+    y = frame["final_suboptimality"].where(~frame["diverged"]).clip(lower=SUBOPTIMALITY_FLOOR)
+    lines = frame.assign(panel=_panels(frame), series=series, x=frame["lr"], y=y, mark=mark)
+    styled = _styled(lines, "method", None)
+    names = sorted(frame["schedule"].astype(str).unique())
+    schedules = dict(zip(names, ["-", "--", ":", "-."] * len(names), strict=False))
+    styled["linestyle"] = frame["schedule"].map(lambda name: schedules.get(name, "-"))
+    return styled[list(LINE_COLUMNS)].reset_index(drop=True)
+
+
+def profile_lines(profile: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The performance profiles at ``target``: a panel per profile, a step line per solver.
+
+    Profiles where no solver solved any problem are left out; each line is carried
+    on to 1.5 × the largest ratio so its last step shows.
+    """
+    at = profile[np.isclose(profile["target"], target)] if not profile.empty else profile
+    at = at[at.groupby("profile")["fraction"].transform("max") > 0]
+    if at.empty:
+        return pd.DataFrame(columns=list(LINE_COLUMNS))
+    last = at.sort_values("tau").groupby(["profile", "solver"], sort=False).tail(1)
+    at = pd.concat([at, last.assign(tau=last["tau"].max() * 1.5)], ignore_index=True)
+    at = at.sort_values("tau", kind="stable")
+    styles = [style_of_label(str(solver)) for solver in at["solver"]]
+    frame = at.assign(
+        panel=at["profile"] + f" (time to {target:.0e})",
+        series=at["solver"],
+        x=at["tau"],
+        y=at["fraction"],
+        color=[style.color for style in styles],
+        marker=[style.marker for style in styles],
+        linestyle="-",
+        mark="",
+    )
+    return frame[list(LINE_COLUMNS)].reset_index(drop=True)
+
+
+def _bars(frame: pd.DataFrame, panel: pd.Series, category: pd.Series, series: pd.Series) -> pd.DataFrame:
+    styles = [style_of_label(str(name)) for name in series]
+    return frame.assign(
+        panel=panel,
+        category=category,
+        series=series,
+        color=[style.color for style in styles],
+        hatch=[style.hatch for style in styles],
+    )[list(BAR_COLUMNS)].reset_index(drop=True)
+
+
+def epoch_time_bars(timing: pd.DataFrame) -> pd.DataFrame:
+    """Epoch time (median, min–max) of the timing phase: a panel per dataset × loss, a bar per backend."""
+    if timing.empty:
+        return pd.DataFrame(columns=list(BAR_COLUMNS))
+    frame = timing.assign(
+        value=timing["epoch_time_s"], lower=timing["epoch_time_min_s"], upper=timing["epoch_time_max_s"]
+    )
+    return _bars(
+        frame, _panels(timing), variant_labels(timing, METHOD_PARTS), variant_labels(timing, ["backend", "threads"])
     )
 
 
-def scaling_panels(summary: pd.DataFrame) -> list[ScalingPanel]:
-    """Epoch time against ``n_samples * n_features`` per loss, when the results hold a size sweep.
+def speedup_bars(speedup: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Speed-up of fastgd over each peer, per epoch and at equal accuracy (time to ``target``).
 
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        :func:`fastgd.report.summaries.epoch_time_summary`.
-
-    Returns
-    -------
-    list of ScalingPanel
-        Empty when no series has :data:`MIN_SCALING_SIZES` distinct sizes.
+    Infinite speed-ups (only fastgd reached the target) are left out of the bars.
     """
-    if summary.empty:
-        return []
-    frame = summary.assign(
-        size=pd.to_numeric(summary["n_samples"], errors="coerce")
-        * pd.to_numeric(summary["n_features"], errors="coerce")
-    )
-    frame = frame[np.isfinite(frame["size"].to_numpy(dtype=float))]
-    series_keys = ["method", "backend", "dtype", "threads"]
-    varying = [key for key in ("dtype", "threads") if frame[key].nunique(dropna=False) > 1]
-    panels = []
-    for loss_name in _loss_order(frame["loss"].dropna().unique()):
-        by_loss = frame[frame["loss"] == loss_name]
-        panel = ScalingPanel(title=loss_label(loss_name))
-        for keys, group in by_loss.groupby(series_keys, dropna=False, sort=False):
-            points = group.groupby("size")["epoch_time_s"].median()
-            if points.size < MIN_SCALING_SIZES:
-                continue
-            sizes, times = points.index.to_numpy(dtype=float), points.to_numpy(dtype=float)
-            slope, intercept = np.polyfit(np.log10(sizes), np.log10(times), 1)
-            method, backend, dtype, threads = keys
-            details = ", ".join(
-                ([str(dtype)] if "dtype" in varying else []) + ([f"{threads} threads"] if "threads" in varying else [])
-            )
-            label = f"{method_style(method).label} · {backend_style(backend).label}"
-            label += f" ({details})" if details else ""
-            panel.series.append(
-                ScalingSeries(str(method), str(backend), label, sizes, times, float(slope), float(intercept))
-            )
-        if panel.series:
-            panels.append(panel)
-    return panels
+    if speedup.empty:
+        return pd.DataFrame(columns=list(BAR_COLUMNS))
+    per_epoch = speedup["kind"] == "per_epoch"
+    at_target = (speedup["kind"] == "time_to_target") & np.isclose(speedup["target"].astype("float64"), target)
+    frame = speedup[(per_epoch | at_target) & np.isfinite(speedup["speedup"].astype("float64"))]
+    if frame.empty:
+        return pd.DataFrame(columns=list(BAR_COLUMNS))
+    what = np.where(frame["kind"] == "per_epoch", "per epoch", f"time to {target:.0e}")
+    panel = pd.Series([f"{kind}: {title}" for kind, title in zip(what, _panels(frame), strict=True)], index=frame.index)
+    category = variant_labels(frame, METHOD_PARTS)
+    if frame["threads"].nunique() > 1:
+        category = category + frame["threads"].map(lambda value: f" · {format_number(value)} thr")
+    series = frame["peer"].map(lambda name: backend_style(str(name)).label)
+    values = frame.assign(value=frame["speedup"], lower=np.nan, upper=np.nan)
+    return _bars(values, panel, category, series)

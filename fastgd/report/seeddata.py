@@ -7,17 +7,14 @@ study's results.
 (a) Gradient descent on ``f(x) = x**3 - 2*x**2 + 2`` (``f'(x) = 3x**2 - 4x``,
 local minimum at ``x = 4/3``, local maximum at ``x = 0``): the iterates
 ``w(1) = start, w(k+1) = w(k) - lr * f'(w(k))`` from a few starting points.
-They are computed with fastgd's own SGD update kernel (``fastgd.SGD``, plain
-SGD with no momentum is exactly that rule) when fastgd exports it, else with
-a plain Python loop of the same rule.
+They are computed with fastgd's own SGD update kernel (``fastgd.SGD``: plain
+SGD with no momentum is exactly that rule).
 
 (b) L1 against L2 on 1-D data with outliers: ``y = 1.5 x + 0.5`` plus Gaussian
 noise (sd 0.4) for 60 points ``x ~ U(-3, 3)``; 20% of the points, those with
 the largest ``x``, are pulled 6 units down (one-sided outliers, so the two
 fits visibly differ).  Both lines are fitted with :func:`fastgd.fit`
-(``loss="l1"`` and ``loss="l2"``, full-batch Adam); without ``fastgd.fit``
-:class:`~fastgd.report.errors.SeedPictureUnavailable` is raised: no substitute
-line is ever drawn.
+(``loss="l1"`` and ``loss="l2"``, full-batch Adam).
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SeedPictureUnavailable
+import fastgd
 
 __all__ = [
     "LOCAL_MINIMUM",
@@ -41,8 +38,6 @@ __all__ = [
 
 LOCAL_MINIMUM = 4.0 / 3.0
 WALK_STARTS: tuple[float, ...] = (0.4, 2.0, LOCAL_MINIMUM)
-WALK_LEARNING_RATE = 0.1
-WALK_STEPS = 8
 
 
 def seed_function(x: np.ndarray | float) -> np.ndarray:
@@ -65,38 +60,10 @@ class GradientWalk:
     lr: float
     iterates: np.ndarray
     slopes: np.ndarray
-    computed_with: str
 
 
-def _walk_with_fastgd(start: float, lr: float, steps: int) -> np.ndarray | None:
-    import fastgd
-
-    sgd_class = getattr(fastgd, "SGD", None)
-    if sgd_class is None:
-        return None
-    optimizer = sgd_class(lr=lr)
-    params = np.array([start], dtype=np.float64)
-    state = optimizer.init(1, np.float64)
-    iterates = [start]
-    for step in range(1, steps + 1):
-        optimizer.step(params, seed_slope(params).astype(np.float64), state, step)
-        iterates.append(float(params[0]))
-    return np.array(iterates)
-
-
-def _walk_with_loop(start: float, lr: float, steps: int) -> np.ndarray:
-    iterates = [start]
-    for _ in range(steps):
-        iterates.append(iterates[-1] - lr * float(seed_slope(iterates[-1])))
-    return np.array(iterates)
-
-
-def gradient_walks(
-    starts: Sequence[float] = WALK_STARTS,
-    lr: float = WALK_LEARNING_RATE,
-    steps: int = WALK_STEPS,
-) -> list[GradientWalk]:
-    """Gradient-descent iterates on :func:`seed_function` from each start.
+def gradient_walks(starts: Sequence[float] = WALK_STARTS, lr: float = 0.1, steps: int = 8) -> list[GradientWalk]:
+    """Gradient-descent iterates on :func:`seed_function` from each start, by ``fastgd.SGD``'s update.
 
     Parameters
     ----------
@@ -114,11 +81,12 @@ def gradient_walks(
     """
     walks = []
     for start in starts:
-        iterates = _walk_with_fastgd(float(start), lr, steps)
-        computed_with = "fastgd.SGD update kernel"
-        if iterates is None:
-            iterates, computed_with = _walk_with_loop(float(start), lr, steps), "plain Python loop"
-        walks.append(GradientWalk(float(start), lr, iterates, seed_slope(iterates), computed_with))
+        optimizer, params = fastgd.SGD(lr=lr), np.array([start], dtype=np.float64)
+        state, iterates = optimizer.init(1, np.float64), [float(start)]
+        for step in range(1, steps + 1):
+            optimizer.step(params, seed_slope(params), state, step)
+            iterates.append(float(params[0]))
+        walks.append(GradientWalk(float(start), lr, np.array(iterates), seed_slope(np.array(iterates))))
     return walks
 
 
@@ -134,7 +102,8 @@ class OutlierFits:
     l2_line: tuple[float, float]
 
 
-def _outlier_data(n_samples: int, outlier_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def outlier_fits(n_samples: int = 60, outlier_fraction: float = 0.2, seed: int = 0) -> OutlierFits:
+    """Fit L1 and L2 lines with :func:`fastgd.fit` to 1-D data with one-sided outliers."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-3.0, 3.0, n_samples)
     y = 1.5 * x + 0.5 + rng.normal(0.0, 0.4, n_samples)
@@ -142,27 +111,10 @@ def _outlier_data(n_samples: int, outlier_fraction: float, seed: int) -> tuple[n
     is_outlier = np.zeros(n_samples, dtype=bool)
     is_outlier[np.argsort(x)[n_samples - n_outliers :]] = True
     y[is_outlier] -= 6.0
-    return x, y, is_outlier
-
-
-def outlier_fits(n_samples: int = 60, outlier_fraction: float = 0.2, seed: int = 0) -> OutlierFits:
-    """Fit L1 and L2 lines with :func:`fastgd.fit` to 1-D data with one-sided outliers.
-
-    Raises
-    ------
-    SeedPictureUnavailable
-        ``fastgd.fit`` or ``fastgd.Adam`` does not exist.
-    """
-    import fastgd
-
-    fit, adam = getattr(fastgd, "fit", None), getattr(fastgd, "Adam", None)
-    if fit is None or adam is None:
-        raise SeedPictureUnavailable(
-            "the L1-against-L2 picture needs fastgd.fit and fastgd.Adam, which this fastgd lacks"
-        )
-    x, y, is_outlier = _outlier_data(n_samples, outlier_fraction, seed)
     lines = {}
     for loss in ("l1", "l2"):
-        result = fit(x[:, None], y, loss=loss, optimizer=adam(lr=0.05), batch_size=None, epochs=2000, seed=seed)
+        result = fastgd.fit(
+            x[:, None], y, loss=loss, optimizer=fastgd.Adam(lr=0.05), batch_size=None, epochs=2000, seed=seed
+        )
         lines[loss] = (float(np.asarray(result.coef)[0]), float(result.intercept))
     return OutlierFits(x, y, is_outlier, (1.5, 0.5), lines["l1"], lines["l2"])

@@ -31,63 +31,31 @@ def _draw_walk(axes: Axes, walk: GradientWalk) -> None:
     grid = np.linspace(*CURVE_RANGE, 400)
     axes.plot(grid, seed_function(grid), color="0.35", linewidth=1.6, zorder=1)
     values = seed_function(walk.iterates)
-    colors = [colormaps["plasma"](0.1 + 0.7 * k / max(1, len(walk.iterates) - 1)) for k in range(len(walk.iterates))]
-    for k in range(len(walk.iterates) - 1):
-        start, end = (walk.iterates[k], values[k]), (walk.iterates[k + 1], values[k + 1])
-        if abs(end[0] - start[0]) > 1e-3:
-            axes.annotate(
-                "",
-                xy=end,
-                xytext=start,
-                zorder=2,
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": colors[k],
-                    "linewidth": 1.3,
-                    "shrinkA": 4,
-                    "shrinkB": 4,
-                },
-            )
+    count = len(walk.iterates)
+    colors = [colormaps["plasma"](0.1 + 0.7 * k / max(1, count - 1)) for k in range(count)]
+    arrow = {"arrowstyle": "-|>", "linewidth": 1.3, "shrinkA": 4, "shrinkB": 4}
+    for k in range(count - 1):
+        if abs(walk.iterates[k + 1] - walk.iterates[k]) > 1e-3:
+            start, end = (walk.iterates[k], values[k]), (walk.iterates[k + 1], values[k + 1])
+            axes.annotate("", xy=end, xytext=start, zorder=2, arrowprops={**arrow, "color": colors[k]})
     axes.scatter(walk.iterates, values, c=colors, s=36, zorder=3, edgecolors="white", linewidths=0.6)
-    for k in range(min(LABELLED_ITERATES, len(walk.iterates))):
-        if k > 0 and abs(walk.iterates[k] - walk.iterates[k - 1]) < 0.08:
-            continue
-        above = k % 2 == 0
-        axes.annotate(
-            f"w({k + 1})",
-            (walk.iterates[k], values[k]),
-            xytext=(0, 8 if above else -10),
-            textcoords="offset points",
-            ha="center",
-            va="bottom" if above else "top",
-            fontsize=8,
-            color=colors[k],
-        )
+    for k in range(min(LABELLED_ITERATES, count)):
+        if k == 0 or abs(walk.iterates[k] - walk.iterates[k - 1]) >= 0.08:
+            offset = (0, 8) if k % 2 == 0 else (0, -10)
+            axes.annotate(
+                f"w({k + 1})", (walk.iterates[k], values[k]), xytext=offset, textcoords="offset points",
+                ha="center", va="bottom" if k % 2 == 0 else "top", fontsize=8, color=colors[k],
+            )  # fmt: skip
     x0, slope = walk.iterates[0], float(walk.slopes[0])
-    half_width = 0.3 / max(1.0, abs(slope) / 2.0)  # a short tangent, shorter where it is steep
-    span = np.array([x0 - half_width, x0 + half_width])
+    span = x0 + np.array([-1.0, 1.0]) * 0.3 / max(1.0, abs(slope) / 2.0)  # a short tangent, shorter where steep
+    tangent = values[0] + slope * (span - x0)
     axes.plot(
-        span,
-        values[0] + slope * (span - x0),
-        color="#D55E00",
-        linestyle="--",
-        linewidth=1.1,
-        zorder=0,
-        label=f"tangent at w(1): f′ = {slope:+.2f}",
+        span, tangent, color="#D55E00", linestyle="--", linewidth=1.1, label=f"tangent at w(1): f′ = {slope:+.2f}"
     )
     axes.axvline(LOCAL_MINIMUM, color="0.6", linestyle=":", linewidth=1.0)
-    axes.annotate(
-        "minimum x = 4/3",
-        (LOCAL_MINIMUM, 0.0),
-        xycoords=("data", "axes fraction"),
-        xytext=(3, 4),
-        textcoords="offset points",
-        fontsize=7,
-        color="0.4",
-    )
-    axes.set_title(f"start w(1) = {x0:.3g}: {_direction(slope)}", fontsize=10)
-    axes.set_xlabel("weight w")
-    axes.set_ylabel("f(w) = w³ − 2w² + 2")
+    axes.annotate("minimum x = 4/3", (LOCAL_MINIMUM, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color="0.4")
+    axes.set(title=f"start w(1) = {x0:.3g}: {_direction(slope)}", xlabel="weight w", ylabel="f(w) = w³ − 2w² + 2")
+    axes.title.set_fontsize(10)
     axes.set_xlim(*CURVE_RANGE)
     axes.set_ylim(0.5, 3.2)
     axes.legend(loc="upper left", fontsize=8, frameon=False)
@@ -107,7 +75,7 @@ def draw_gradient_walks(walks: Sequence[GradientWalk]) -> Figure:
         f"{len(walks[0].iterates) - 1} steps",
         fontsize=12,
     )
-    figure.supxlabel(f"iterates computed with: {walks[0].computed_with}", fontsize=7, color="0.45", x=0.99, ha="right")
+    figure.supxlabel("iterates computed with fastgd.SGD's update kernel", fontsize=7, color="0.45", x=0.99, ha="right")
     return figure
 
 

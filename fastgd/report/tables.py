@@ -1,381 +1,232 @@
-"""Tidy tables from the study's results records: ``timing``, ``convergence`` and the optima.
+"""The report's tables, each a tidy DataFrame built from the points table and written as one CSV.
 
-One row per measurement, parameters as columns, machine information alongside
-(the layout of ``timing.csv`` and ``convergence.csv``; see :data:`TIMING_COLUMNS`
-and :data:`CONVERGENCE_COLUMNS`).  The records follow the contract of
-:mod:`fastgd.study.records` (one JSON object per finished case).
-
-Conventions of the tables
--------------------------
-* ``batch_size`` of full-batch gradient descent (``null`` in the record) is
-  written as ``n_samples``: one batch is the whole data set.
-* A version of an optional peer that is ``null`` in the record is written as
-  ``"not installed"``.
-* ``convergence.csv`` names the loss *function* ``loss_name`` and the loss
-  *value* ``loss`` (``timing.csv`` has no loss value, so its ``loss`` column is
-  the loss function, as in the record's case).
-
-The optimum ``f*`` of a (dataset, loss)
----------------------------------------
-* **certified**: the record's ``optimum`` when it has both a ``loss`` and a
-  ``kind`` (``"normal_equations"``: exact least squares in float64;
-  ``"highs_lp"``: exact least absolute deviations by the HiGHS LP solver); if
-  several records of the group carry one, the lowest is used (they agree up to
-  rounding);
-* otherwise **best seen** (``optimum_kind = "best_seen"``): the lowest finite
-  loss recorded by any run (any method, backend, repetition) of that dataset and
-  loss, and ``coef*`` the coefficients of the lowest-loss point that has
-  recorded coefficients.
-
-``suboptimality = loss - f*`` (in loss units; it is not clipped, so a run that
-beats a certified optimum by more than rounding would show up as negative).
-``coef_error = ||coef - coef*|| / ||coef*||`` over the coefficients only (the
-intercept is excluded); when ``||coef*|| = 0`` the absolute error
-``||coef - coef*||`` is reported instead.  Coefficients are recorded for
-repetition 0 only (``coef_path``, aligned with its convergence rows); the other
-repetitions rerun the same seeded computation, so a point of theirs with the
-same ``(epoch, step)`` and the same loss (relative tolerance
-``REPEAT_LOSS_RTOL = 1e-6``) has repetition 0's coefficients.  ``coef_error``
-is NaN exactly where no coefficients are known: the record omits
-``coef_path`` (large ``n_features``), ``coef*`` is unknown, or a repetition's
-point does not match repetition 0's.
+``timing.csv`` (:func:`timing_table`), ``winners.csv`` (:func:`winners_table`),
+``time_to_target.csv``, ``sensitivity.csv``, ``profile.csv``, ``speedup.csv``
+and ``points.csv`` (:func:`report_points`).  ``LOSS_ORDER`` restates the
+engine's losses (``fastgd.kernels.LOSSES``) only to order rows.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from fastgd.study.select import (
+    CONFIG_KEYS,
+    GROUP_KEYS,
+    PROBLEM_KEYS,
+    config_summary,
+    performance_profile,
+    present,
+    run_summary,
+    select_winners,
+    winning_points,
+)
+
+from .labels import variant_labels
+from .style import BACKEND_ORDER, METHOD_ORDER
+
 __all__ = [
-    "CONVERGENCE_COLUMNS",
-    "DATASET_COLUMNS",
-    "MACHINE_COLUMNS",
-    "RUN_COLUMNS",
+    "NOISY_SPREAD",
+    "REFERENCE_BACKEND",
     "TIMING_COLUMNS",
-    "Optimum",
-    "convergence_table",
-    "optimum_key",
-    "run_status_table",
-    "select_optima",
-    "tidy_frame",
+    "profile_table",
+    "report_points",
+    "sensitivity_table",
+    "sort_rows",
+    "speedup_table",
+    "time_to_target_table",
     "timing_table",
+    "winners_table",
 ]
 
-Record = Mapping[str, Any]
-
-DATASET_COLUMNS: tuple[str, ...] = (
-    "n_samples",
-    "n_features",
-    "dtype",
-    "noise",
-    "outliers",
-    "correlation",
+REFERENCE_BACKEND = "fastgd"
+NOISY_SPREAD = 0.25
+LOSS_ORDER: tuple[str, ...] = ("l2", "l1", "huber")
+CASE_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key != "phase")
+MATCH_KEYS: tuple[str, ...] = tuple(key for key in GROUP_KEYS if key not in ("phase", "backend"))
+TIMING_COLUMNS: tuple[str, ...] = (
+    CASE_KEYS
+    + tuple("repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s".split())
+    + ("bandwidth_fraction", "compile_s")
 )
-RUN_COLUMNS: tuple[str, ...] = ("method", "backend", "optimizer", "lr", "batch_size", "threads")
-MACHINE_COLUMNS: tuple[str, ...] = (
-    "cpu_model",
-    "cores",
-    "python",
-    "numpy",
-    "numba",
-    "pandas",
-    "torch",
-    "sklearn",
-)
-TIMING_MEASURE_COLUMNS: tuple[str, ...] = (
-    "repetition",
-    "epoch_time_s",
-    "epoch_time_min_s",
-    "epoch_time_max_s",
-    "samples_per_s",
-    "gbytes_per_s",
-    "bandwidth_fraction",
-    "compile_s",
-)
-TIMING_COLUMNS: tuple[str, ...] = DATASET_COLUMNS + ("loss",) + RUN_COLUMNS + TIMING_MEASURE_COLUMNS + MACHINE_COLUMNS
-CONVERGENCE_POINT_COLUMNS: tuple[str, ...] = (
-    "repetition",
-    "epoch",
-    "step",
-    "samples_seen",
-    "time_s",
-    "loss",
-)
-CONVERGENCE_COLUMNS: tuple[str, ...] = (
-    DATASET_COLUMNS
-    + ("loss_name",)
-    + RUN_COLUMNS
-    + CONVERGENCE_POINT_COLUMNS
-    + ("suboptimality", "coef_error", "optimum_kind")
-)
-OPTIONAL_PEER_VERSIONS: tuple[str, ...] = ("torch", "sklearn")
-NOT_INSTALLED = "not installed"
-REPEAT_LOSS_RTOL = 1e-6
-BEST_SEEN = "best_seen"
 
 
-@dataclass(frozen=True)
-class Optimum:
-    """The reference optimum of one (dataset, loss).
+def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in reading order: problem, then method and backend in their house order, then the rest."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    rank = pd.DataFrame(index=frame.index)
+    for column, order in (("loss", LOSS_ORDER), ("method", METHOD_ORDER), ("backend", BACKEND_ORDER)):
+        if column in frame:
+            known = {name: position for position, name in enumerate(order)}
+            rank[column] = frame[column].map(lambda name, known=known: known.get(name, len(known)))
+    keys = present(frame, ("target", "kind") + PROBLEM_KEYS)
+    keys += [column for column in ("method", "backend") if column in frame]
+    keys += present(frame, ("optimizer", "batch_size", "threads", "peer", "lr", "schedule"))
+    sortable = frame.assign(**{f"rank_{column}": rank[column] for column in rank})
+    by = [f"rank_{key}" if key in rank else key for key in keys]
+    ordered = sortable.sort_values(by, kind="stable", na_position="first")
+    return ordered.drop(columns=[f"rank_{column}" for column in rank]).reset_index(drop=True)
 
-    Attributes
-    ----------
-    f_star : float
-        The optimal (or best seen) objective value; NaN if every run diverged.
-    kind : str
-        ``"normal_equations"``, ``"highs_lp"`` or ``"best_seen"``.
-    coef : ndarray or None
-        The optimal coefficients (intercept excluded), when known.
+
+def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = None) -> pd.DataFrame:
+    """One row per case of the timing phase (columns :data:`TIMING_COLUMNS`).
+
+    A repetition's epoch time is the median of its epochs; the table gives the
+    median over repetitions, their min and max, ``spread`` = (max - min) /
+    median, samples/s and GB/s of ``X`` read at the median, and that rate as a
+    share of the streaming-read probe's ``bandwidth_gbytes_per_s``.
     """
-
-    f_star: float
-    kind: str
-    coef: np.ndarray | None
-
-    @property
-    def certified(self) -> bool:
-        """Whether ``f_star`` is a certified optimum rather than the best loss seen."""
-        return self.kind != BEST_SEEN
-
-
-def optimum_key(case: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Key of the (dataset, loss) a case belongs to: runs with equal keys share one ``f*``.
-
-    The key holds the dataset's parameters (including ``data_seed``), the loss and,
-    for the Huber loss only, its ``delta``.
-    """
-    loss = case.get("loss")
-    delta = case.get("delta") if loss == "huber" else None
-    return tuple(case.get(column) for column in DATASET_COLUMNS) + (
-        case.get("data_seed"),
-        loss,
-        delta,
-    )
-
-
-def _batch_size(case: Mapping[str, Any]) -> Any:
-    batch_size = case.get("batch_size")
-    return case.get("n_samples") if batch_size is None else batch_size
-
-
-def _run_values(case: Mapping[str, Any]) -> dict[str, Any]:
-    values = {column: case.get(column) for column in RUN_COLUMNS}
-    values["batch_size"] = _batch_size(case)
-    return values
-
-
-def _machine_values(machine: Mapping[str, Any] | None) -> dict[str, Any]:
-    machine = machine or {}
-    values = {column: machine.get(column) for column in MACHINE_COLUMNS}
-    for column in OPTIONAL_PEER_VERSIONS:
-        if values[column] is None:
-            values[column] = NOT_INSTALLED
-    return values
-
-
-def tidy_frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """A DataFrame of ``rows`` with ``columns``; object columns whose every value is numeric become numeric."""
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            converted = pd.to_numeric(frame[column], errors="coerce")
-            if converted.notna().sum() == frame[column].notna().sum() and len(frame):
-                frame[column] = converted
-    return frame
-
-
-def timing_table(records: Sequence[Record]) -> pd.DataFrame:
-    """One row per (case, repetition) with the columns :data:`TIMING_COLUMNS`.
-
-    Parameters
-    ----------
-    records : sequence of dict
-        Results records (see :func:`fastgd.study.records.load_records`).
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        case = record["case"]
-        fixed = {column: case.get(column) for column in DATASET_COLUMNS}
-        fixed["loss"] = case.get("loss")
-        fixed.update(_run_values(case))
-        fixed.update(_machine_values(record.get("machine")))
-        for entry in record.get("timing", []):
-            row = dict(fixed)
-            row.update({column: entry.get(column) for column in TIMING_MEASURE_COLUMNS})
-            rows.append(row)
-    return tidy_frame(rows, TIMING_COLUMNS)
-
-
-def _points(record: Record) -> pd.DataFrame:
-    points = pd.DataFrame(record.get("convergence", []), columns=list(CONVERGENCE_POINT_COLUMNS))
-    return points.astype({"loss": float, "time_s": float})
-
-
-def _repetition_zero_coefs(record: Record, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row positions of repetition 0 and their coefficients, or None without a usable ``coef_path``."""
-    coef_path = record.get("coef_path")
-    if not coef_path:
-        return None
-    positions = np.flatnonzero(points["repetition"].to_numpy() == 0)
-    path = np.asarray(coef_path, dtype=np.float64)
-    if path.ndim != 2 or path.shape[0] != positions.size or path.shape[1] < 2:
-        return None
-    return positions, path[:, :-1]
-
-
-def _coefs_for_rows(record: Record, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row positions with known coefficients and those coefficients (module docstring).
-
-    Repetition 0's rows take the ``coef_path``; a row of another repetition takes
-    the coefficients of repetition 0's row with the same ``(epoch, step)`` when
-    their losses agree to :data:`REPEAT_LOSS_RTOL` (the repetitions rerun the same
-    seeded computation; a row that does not match stays without coefficients).
-    """
-    base = _repetition_zero_coefs(record, points)
-    if base is None:
-        return None
-    positions, coefs = base
-    epochs, steps = points["epoch"].to_numpy(), points["step"].to_numpy()
-    losses, repetitions = points["loss"].to_numpy(dtype=np.float64), points["repetition"].to_numpy()
-    index_of = {(epochs[row], steps[row]): i for i, row in enumerate(positions)}
-    matched_rows: list[int] = []
-    matched_coefs: list[int] = []
-    for row in map(int, np.flatnonzero(repetitions != 0)):
-        i = index_of.get((epochs[row], steps[row]))
-        if i is not None and np.isclose(losses[row], losses[positions[i]], rtol=REPEAT_LOSS_RTOL, atol=0.0):
-            matched_rows.append(row)
-            matched_coefs.append(i)
-    return np.concatenate([positions, matched_rows]).astype(int), np.vstack([coefs, coefs[matched_coefs]])
-
-
-def _best_seen(records: Sequence[Record]) -> Optimum:
-    best_loss = math.inf
-    best_coef_loss = math.inf
-    best_coef: np.ndarray | None = None
-    for record in records:
-        points = _points(record)
-        losses = points["loss"].to_numpy()
-        finite = losses[np.isfinite(losses)]
-        if finite.size:
-            best_loss = min(best_loss, float(finite.min()))
-        coefs = _repetition_zero_coefs(record, points)
-        if coefs is not None:
-            positions, coef_rows = coefs
-            coef_losses = np.where(np.isfinite(losses[positions]), losses[positions], np.inf)
-            if coef_losses.size and coef_losses.min() < best_coef_loss:
-                best_coef_loss = float(coef_losses.min())
-                best_coef = coef_rows[int(np.argmin(coef_losses))].copy()
-    f_star = best_loss if math.isfinite(best_loss) else math.nan
-    return Optimum(f_star=f_star, kind=BEST_SEEN, coef=best_coef)
-
-
-def _is_certified(optimum: Mapping[str, Any] | None) -> bool:
-    return bool(optimum) and optimum.get("loss") is not None and optimum.get("kind") is not None  # type: ignore[union-attr]
-
-
-def select_optima(records: Sequence[Record]) -> dict[tuple[Any, ...], Optimum]:
-    """The optimum ``f*`` (and ``coef*``) of every (dataset, loss) in the records.
-
-    Parameters
-    ----------
-    records : sequence of dict
-        Results records.
-
-    Returns
-    -------
-    dict
-        :func:`optimum_key` -> :class:`Optimum`; certified when a record carries a
-        certified optimum, else the best loss seen across all runs (module docstring).
-    """
-    groups: dict[tuple[Any, ...], list[Record]] = defaultdict(list)
-    for record in records:
-        groups[optimum_key(record["case"])].append(record)
-    optima: dict[tuple[Any, ...], Optimum] = {}
-    for key, group in groups.items():
-        certified = [record["optimum"] for record in group if _is_certified(record.get("optimum"))]
-        if not certified:
-            optima[key] = _best_seen(group)
-            continue
-        best = min(certified, key=lambda optimum: float(optimum["loss"]))
-        coef = best.get("coef")
-        optima[key] = Optimum(
-            f_star=float(best["loss"]),
-            kind=str(best["kind"]),
-            coef=None if coef is None else np.asarray(coef, dtype=np.float64),
+    timing = points[points["phase"] == "timing"] if "phase" in points else points
+    if timing.empty:
+        return pd.DataFrame(columns=list(TIMING_COLUMNS))
+    runs = run_summary(timing)
+    keys = present(runs, CASE_KEYS)
+    table = (
+        runs.groupby(keys, dropna=False, sort=False)
+        .agg(
+            repetitions=("epoch_time_s", "size"),
+            epoch_time_s=("epoch_time_s", "median"),
+            epoch_time_min_s=("epoch_time_s", "min"),
+            epoch_time_max_s=("epoch_time_s", "max"),
+            compile_s=("compile_s", "median"),
         )
-    return optima
+        .reset_index()
+    )
+    table["spread"] = (table["epoch_time_max_s"] - table["epoch_time_min_s"]) / table["epoch_time_s"]
+    table["samples_per_s"] = table["n_samples"] / table["epoch_time_s"]
+    itemsize = table["dtype"].map(lambda name: np.dtype(str(name)).itemsize)
+    table["gbytes_per_s"] = table["n_samples"] * table["n_features"] * itemsize / table["epoch_time_s"] / 1e9
+    bandwidth = bandwidth_gbytes_per_s if bandwidth_gbytes_per_s else np.nan
+    table["bandwidth_fraction"] = table["gbytes_per_s"] / bandwidth
+    return sort_rows(table.reindex(columns=list(TIMING_COLUMNS)))
 
 
-def _coef_errors(coefs: np.ndarray, coef_star: np.ndarray) -> np.ndarray:
-    scale = float(np.linalg.norm(coef_star))
-    errors = np.asarray(np.linalg.norm(coefs - coef_star, axis=1), dtype=np.float64)
-    return errors / scale if scale > 0.0 else errors
+def winners_table(points: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
+    """:func:`~fastgd.study.select.select_winners` at each target, stacked (a ``target`` column)."""
+    frames = [select_winners(points, target) for target in targets]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return sort_rows(table.drop(columns="phase", errors="ignore"))
 
 
-def convergence_table(
-    records: Sequence[Record],
-    optima: Mapping[tuple[Any, ...], Optimum] | None = None,
-) -> pd.DataFrame:
-    """One row per recorded point with the columns :data:`CONVERGENCE_COLUMNS`.
+def _group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    return frame.groupby(list(keys), dropna=False, sort=False).ngroup()
 
-    Parameters
-    ----------
-    records : sequence of dict
-        Results records.
-    optima : mapping, optional
-        The output of :func:`select_optima` (computed from ``records`` if omitted).
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``suboptimality`` and ``coef_error`` are computed as the module docstring says.
+def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
+    """One row per tuning group: the tuned winner's median time to each target, side by side.
+
+    Columns: the group keys, ``time_to_<target>`` (seconds, NaN when not
+    reached) and ``lr_<target>`` for each target, and ``best_suboptimality``
+    (the lowest median best suboptimality of the winners: what a "not
+    reached" reached instead).
     """
-    if optima is None:
-        optima = select_optima(records)
-    frames: list[pd.DataFrame] = []
-    for record in records:
-        case = record["case"]
-        optimum = optima[optimum_key(case)]
-        points = _points(record)
-        coef_error = np.full(len(points), np.nan)
-        coefs = _coefs_for_rows(record, points)
-        if coefs is not None and optimum.coef is not None and optimum.coef.shape[0] == coefs[1].shape[1]:
-            coef_error[coefs[0]] = _coef_errors(coefs[1], optimum.coef)
-        points["suboptimality"] = points["loss"] - optimum.f_star
-        points["coef_error"] = coef_error
-        points["optimum_kind"] = optimum.kind
-        for column in DATASET_COLUMNS:
-            points[column] = case.get(column)
-        points["loss_name"] = case.get("loss")
-        for column, value in _run_values(case).items():
-            points[column] = value
-        frames.append(points)
-    if not frames:
-        return tidy_frame([], CONVERGENCE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[list(CONVERGENCE_COLUMNS)]
+    if winners.empty:
+        return pd.DataFrame()
+    keys = present(winners, GROUP_KEYS)
+    frame = winners.assign(group=_group_ids(winners, keys))
+    table = frame.drop_duplicates("group")[["group"] + keys].set_index("group")
+    for target in targets:
+        at = frame[frame["target"] == target].set_index("group")
+        label = f"{target:.0e}"
+        table[f"time_to_{label}"] = at["time_to_target_s"]
+        table[f"lr_{label}"] = at["lr"]
+    table["best_suboptimality"] = frame.groupby("group")["best_suboptimality"].min()
+    return sort_rows(table.reset_index(drop=True))
 
 
-def run_status_table(records: Sequence[Record]) -> pd.DataFrame:
-    """One row per case: dataset, loss, run columns, ``diverged``, ``stop_reason``, ``repetitions``."""
-    rows = []
-    for record in records:
-        case = record["case"]
-        row = {column: case.get(column) for column in DATASET_COLUMNS}
-        row["loss_name"] = case.get("loss")
-        row.update(_run_values(case))
-        row["diverged"] = bool(record.get("diverged", False))
-        row["stop_reason"] = str(record.get("stop_reason", ""))
-        row["repetitions"] = len(record.get("timing", []))
-        rows.append(row)
-    columns = DATASET_COLUMNS + ("loss_name",) + RUN_COLUMNS + ("diverged", "stop_reason", "repetitions")
-    return tidy_frame(rows, columns)
+def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame) -> pd.DataFrame:
+    """Every configuration of the lr grid (tune phase): its final suboptimality and whether it won at ``target``."""
+    tune = points[points["phase"] == "tune"] if "phase" in points else points
+    if tune.empty:
+        return pd.DataFrame()
+    configs = config_summary(tune, target).drop(columns=["phase", "final_objective"], errors="ignore")
+    keys = present(configs, CASE_KEYS)
+    chosen = winners.loc[(winners["target"] == target) & winners["lr"].notna(), keys].assign(winner=True)
+    table = configs.merge(chosen, on=keys, how="left")
+    table["winner"] = table["winner"].astype("boolean").fillna(False).astype(bool)
+    return sort_rows(table)
+
+
+def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
+    """Performance profiles of the winners' time to target, at each target.
+
+    ``profile`` is ``"methods (fastgd)"`` (solvers: fastgd's methods; problems:
+    dataset × loss) or ``"backends: <method>"`` (solvers: the backends that ran
+    that method).  Columns: ``profile``, ``target``, ``solver``, ``tau``,
+    ``fraction``, ``n_problems``.
+    """
+    parts = []
+    problem = present(winners, PROBLEM_KEYS)
+    for target, at in winners.groupby("target", sort=True) if not winners.empty else []:
+        frame = at.assign(
+            method_label=variant_labels(at, ["method", "batch_size", "optimizer", "threads"]),
+            backend_label=variant_labels(at, ["backend", "threads"]),
+        )
+        fastgd = frame[frame["backend"] == REFERENCE_BACKEND]
+        if not fastgd.empty:
+            profile = performance_profile(fastgd, "method_label", problem, "time_to_target_s")
+            parts.append(profile.assign(profile=f"methods ({REFERENCE_BACKEND})", target=target))
+        for label, method in frame.groupby("method_label", sort=False):
+            if method["backend"].nunique() > 1:
+                profile = performance_profile(method, "backend_label", problem, "time_to_target_s")
+                parts.append(profile.assign(profile=f"backends: {label}", target=target))
+    if not parts:
+        return pd.DataFrame(columns=["profile", "target", "solver", "tau", "fraction", "n_problems"])
+    table = pd.concat(parts, ignore_index=True)
+    return table[["profile", "target", "solver", "tau", "fraction", "n_problems"]]
+
+
+def _against_peers(frame: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
+    reference = frame[frame["backend"] == REFERENCE_BACKEND]
+    peers = frame[frame["backend"] != REFERENCE_BACKEND]
+    extra = present(frame, ("reached", "best_suboptimality"))
+    left = reference[keys + [value] + extra].rename(columns={value: "fastgd_s", "reached": "fastgd_reached"})
+    right = peers[keys + ["backend", value] + extra].rename(
+        columns={
+            "backend": "peer",
+            value: "peer_s",
+            "reached": "peer_reached",
+            "best_suboptimality": "peer_best_suboptimality",
+        }
+    )
+    return left.drop(columns="best_suboptimality", errors="ignore").merge(right, on=keys, how="inner")
+
+
+def speedup_table(timing: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
+    """Speed-up of fastgd over each peer = peer time / fastgd time (above 1: fastgd is faster).
+
+    ``kind == "per_epoch"``: median epoch time of the timing phase, same
+    dataset, loss, method, optimizer, batch size and threads.
+    ``kind == "time_to_target"``: the tuned winners' median time to
+    ``target`` on each convergence problem (equal accuracy); infinite when
+    only fastgd reached it, NaN when fastgd did not.
+    """
+    parts = []
+    if not timing.empty:
+        epochs = _against_peers(timing, "epoch_time_s", present(timing, MATCH_KEYS))
+        parts.append(epochs.assign(kind="per_epoch", target=np.nan))
+    if not winners.empty:
+        reached = _against_peers(winners, "time_to_target_s", present(winners, MATCH_KEYS) + ["target"])
+        parts.append(reached.assign(kind="time_to_target"))
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat([part for part in parts if not part.empty] or parts, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["speedup"] = table["peer_s"] / table["fastgd_s"]
+    if "peer_reached" in table:
+        only_fastgd = table["fastgd_reached"].eq(True) & table["peer_reached"].eq(False)
+        table.loc[only_fastgd, "speedup"] = np.inf
+    keys = ["kind", "target"] + present(table, MATCH_KEYS)
+    rest = ["peer", "fastgd_s", "peer_s", "speedup", "peer_best_suboptimality"]
+    return sort_rows(table.reindex(columns=keys + rest))
+
+
+def report_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
+    """The tune-phase points of the winners (at one target) and every timing-phase point."""
+    tune = points[points["phase"] == "tune"]
+    chosen = winning_points(tune, winners.drop(columns="target", errors="ignore").assign(phase="tune"))
+    return pd.concat([chosen[list(points.columns)], points[points["phase"] == "timing"]], ignore_index=True)

@@ -1,0 +1,294 @@
+"""Time to target, the learning-rate selection rule, grid edges and performance profiles.
+
+Pure pandas functions on the study's **points table** (one row per case,
+repetition and recorded point; see :func:`fastgd.study.store.load_points`).
+The runner uses them to pick the learning rate of the timing phase, the
+report to build its tables; both therefore apply the same rule, stated once
+in :data:`CRITERION`.
+
+Keys
+----
+* :data:`DATASET_KEYS` identify a dataset, :data:`PROBLEM_KEYS` a dataset and
+  a loss (a *problem* of the performance profiles);
+* :data:`CONFIG_KEYS` identify a run, repetitions aside;
+* :data:`GROUP_KEYS` = :data:`CONFIG_KEYS` without ``lr`` and ``schedule``: a
+  tuning group, inside which one configuration wins.
+
+Missing keys (``batch_size`` is ``<NA>`` for full batch) group together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CONFIG_KEYS",
+    "CRITERION",
+    "DATASET_KEYS",
+    "GROUP_KEYS",
+    "PROBLEM_KEYS",
+    "RUN_KEYS",
+    "config_summary",
+    "performance_profile",
+    "present",
+    "run_summary",
+    "select_winners",
+    "target_label",
+    "time_column",
+    "winning_points",
+]
+
+DATASET_KEYS: tuple[str, ...] = ("n_samples", "n_features", "dtype", "noise", "outliers", "correlation", "data_seed")
+PROBLEM_KEYS: tuple[str, ...] = DATASET_KEYS + ("loss", "delta")
+CONFIG_KEYS: tuple[str, ...] = (
+    ("phase",) + PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "lr", "schedule")
+)
+GROUP_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key not in ("lr", "schedule"))
+RUN_KEYS: tuple[str, ...] = CONFIG_KEYS + ("repetition",)
+
+CRITERION = (
+    "For each dataset, loss, method, optimizer, batch size, backend and thread count, every learning rate "
+    "and schedule of the grid is run; the winner is the configuration with the shortest median time to "
+    "the target relative suboptimality over its repetitions (a repetition that never reaches it counts "
+    "as infinitely slow, so a configuration reaches the target when most of its repetitions do).  "
+    "Configurations that do not reach the target, and ties, are ranked by the lowest median final "
+    "suboptimality.  A configuration with a diverged repetition never wins; a group whose every "
+    "configuration diverged has no winner.  The same grid and rule apply to every backend."
+)
+
+
+def target_label(target: float) -> str:
+    """``0.01`` -> ``"1e-02"``: how a target is written in column names and text."""
+    return f"{target:.0e}"
+
+
+def time_column(target: float) -> str:
+    """Column of :func:`run_summary` holding the time to ``target``: ``time_to_1e-02``."""
+    return f"time_to_{target_label(target)}"
+
+
+def present(frame: pd.DataFrame, keys: Iterable[str]) -> list[str]:
+    """The ``keys`` that are columns of ``frame``, in order."""
+    return [key for key in keys if key in frame.columns]
+
+
+def _spread(values: pd.Series) -> float:
+    """``(max - min) / median`` of the finite values; NaN with fewer than two or a zero median."""
+    finite = values[np.isfinite(values.astype("float64"))].astype("float64")
+    if len(finite) < 2 or finite.median() == 0:
+        return float("nan")
+    return float((finite.max() - finite.min()) / finite.median())
+
+
+def run_summary(points: pd.DataFrame, targets: Sequence[float] = ()) -> pd.DataFrame:
+    """One row per run (configuration and repetition) of the points table.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The points table.
+    targets : sequence of float
+        Relative suboptimalities for the ``time_to_<target>`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RUN_KEYS` (those present), then ``time_to_<target>`` and
+        ``epochs_to_<target>`` (first recorded ``time_s`` and ``epoch`` with
+        ``suboptimality <= target``, NaN if never), ``final_suboptimality`` and
+        ``final_objective`` (the last finite values), ``best_suboptimality``,
+        ``diverged``, ``epoch_time_s`` (median over epochs of the time between
+        consecutive whole epochs), ``total_time_s``, ``compile_s``, ``n_points``.
+    """
+    keys = present(points, RUN_KEYS)
+    frame = (points.sort_values("step", kind="stable") if "step" in points else points).reset_index(drop=True)
+    work = frame[keys].copy()
+    time_s = frame["time_s"].astype("float64")
+    suboptimality = frame["suboptimality"].astype("float64")
+    objective = frame["objective"].astype("float64")
+    work["time_s"] = time_s
+    work["final_suboptimality"] = suboptimality.where(np.isfinite(suboptimality))
+    work["final_objective"] = objective.where(np.isfinite(objective))
+    work["diverged"] = frame["diverged"].astype(bool) if "diverged" in frame else False
+    work["compile_s"] = frame["compile_s"] if "compile_s" in frame else np.nan
+    aggregations: dict[str, tuple[str, str]] = {}
+    for target in targets:
+        reached = suboptimality <= target
+        work[time_column(target)] = time_s.where(reached)
+        work[f"epochs_to_{target_label(target)}"] = frame["epoch"].astype("float64").where(reached)
+        aggregations[time_column(target)] = (time_column(target), "min")
+        aggregations[f"epochs_to_{target_label(target)}"] = (f"epochs_to_{target_label(target)}", "min")
+    epoch = frame["epoch"].astype("float64")
+    whole = epoch == np.round(epoch)
+    whole_epochs = work.loc[whole, keys].assign(time_s=time_s[whole], epoch=epoch[whole]).sort_values("epoch")
+    work["epoch_dt"] = whole_epochs.groupby(keys, dropna=False, sort=False)["time_s"].diff()
+    summary = work.groupby(keys, dropna=False, sort=False).agg(
+        **aggregations,
+        final_suboptimality=("final_suboptimality", "last"),
+        final_objective=("final_objective", "last"),
+        best_suboptimality=("final_suboptimality", "min"),
+        diverged=("diverged", "any"),
+        epoch_time_s=("epoch_dt", "median"),
+        total_time_s=("time_s", "max"),
+        compile_s=("compile_s", "first"),
+        n_points=("time_s", "size"),
+    )
+    return summary.reset_index()
+
+
+def config_summary(points: pd.DataFrame, target: float) -> pd.DataFrame:
+    """One row per configuration: its repetitions summarised by their medians, and its grid position.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The points table (any phase).
+    target : float
+        The relative suboptimality whose time is compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CONFIG_KEYS`, ``time_to_target_s`` (median over repetitions,
+        a repetition not reaching it counted as infinite; NaN if that median
+        is infinite), ``reached``, ``final_suboptimality``,
+        ``best_suboptimality``, ``final_objective`` (medians), ``diverged``
+        (any repetition), ``n_repetitions``, ``spread`` and ``spread_of``
+        (``(max - min) / median`` across repetitions of the time to target
+        when every repetition reached it, else of the final suboptimality),
+        ``n_lrs`` (learning rates run in the group with this schedule) and
+        ``grid_edge`` (``"low"``/``"high"`` when ``lr`` is the smallest/largest
+        of those, ``""`` otherwise or when only one was run).
+    """
+    runs = run_summary(points, [target])
+    keys = present(runs, CONFIG_KEYS)
+    runs["time"] = runs[time_column(target)].fillna(np.inf)
+    runs["all_reached"] = runs[time_column(target)].notna()
+    grouped = runs.groupby(keys, dropna=False, sort=False)
+    configs = grouped.agg(
+        time_to_target_s=("time", "median"),
+        final_suboptimality=("final_suboptimality", "median"),
+        best_suboptimality=("best_suboptimality", "median"),
+        final_objective=("final_objective", "median"),
+        diverged=("diverged", "any"),
+        n_repetitions=("time", "size"),
+        all_reached=("all_reached", "all"),
+    ).reset_index()
+    time_spread = grouped["time"].agg(_spread).to_numpy()
+    final_spread = grouped["final_suboptimality"].agg(_spread).to_numpy()
+    configs["spread"] = np.where(configs["all_reached"], time_spread, final_spread)
+    configs["spread_of"] = np.where(configs["all_reached"], "time_to_target", "final_suboptimality")
+    configs["reached"] = np.isfinite(configs["time_to_target_s"]) & ~configs["diverged"]
+    configs["time_to_target_s"] = configs["time_to_target_s"].where(configs["reached"])
+    grid = configs.groupby(present(configs, GROUP_KEYS) + ["schedule"], dropna=False, sort=False)["lr"]
+    low, high, n_lrs = grid.transform("min"), grid.transform("max"), grid.transform("nunique")
+    configs["n_lrs"] = n_lrs
+    configs["grid_edge"] = np.select(
+        [(n_lrs > 1) & (configs["lr"] == low), (n_lrs > 1) & (configs["lr"] == high)], ["low", "high"], ""
+    )
+    return configs.drop(columns="all_reached")
+
+
+def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The winning learning rate and schedule of every tuning group (rule: :data:`CRITERION`).
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The points table; only rows of phase ``"tune"`` are used (all rows when
+        there is no ``phase`` column).
+    target : float
+        Relative suboptimality to reach (for instance ``1e-2``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per :data:`GROUP_KEYS` group with the columns of
+        :func:`config_summary` for the winner plus ``target``.  A group whose
+        every configuration diverged keeps one row with ``lr`` NaN,
+        ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and
+        ``grid_edge`` ``""``.
+    """
+    tune = points[points["phase"] == "tune"] if "phase" in points else points
+    configs = config_summary(tune, target)
+    group_keys = present(configs, GROUP_KEYS)
+    configs["group"] = configs.groupby(group_keys, dropna=False, sort=False).ngroup()
+    configs["rank_time"] = configs["time_to_target_s"].fillna(np.inf)
+    configs["rank_final"] = configs["final_objective"].fillna(np.inf)
+    candidates = configs[~configs["diverged"]].sort_values(["rank_time", "rank_final", "lr"], kind="stable")
+    winners = candidates.drop_duplicates("group")
+    failed = configs[~configs["group"].isin(winners["group"])].drop_duplicates("group").copy()
+    failed["lr"] = np.nan
+    failed["schedule"] = pd.NA
+    failed[["time_to_target_s", "final_suboptimality", "best_suboptimality", "spread"]] = np.nan
+    failed["grid_edge"] = ""
+    table = pd.concat([winners, failed]) if len(failed) else winners
+    table = table.sort_values("group").drop(columns=["group", "rank_time", "rank_final", "final_objective"])
+    return table.assign(target=float(target)).reset_index(drop=True)
+
+
+def winning_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``points`` that belong to the winning configurations (all their repetitions)."""
+    keys = present(winners, CONFIG_KEYS)
+    chosen = winners.loc[winners["lr"].notna(), keys].drop_duplicates()
+    return points.merge(chosen, on=keys, how="inner")
+
+
+def performance_profile(
+    table: pd.DataFrame,
+    solver: str,
+    problem: str | Sequence[str],
+    value: str,
+    taus: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """Dolan–Moré performance profile: the share of problems each solver solves within ``tau`` × the best.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per (solver, problem) with a cost in ``value`` (lower is
+        better, e.g. time to target); NaN or inf means not solved.  Duplicate
+        rows keep their lowest value; a solver missing for a problem has not
+        solved it.
+    solver : str
+        Column naming the solver.
+    problem : str or sequence of str
+        Column(s) naming the problem.
+    value : str
+        Column of costs.
+    taus : sequence of float, optional
+        Ratios at which to evaluate the profile (default: 1 and every finite
+        ratio that occurs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``solver``, ``tau``, ``fraction`` (in [0, 1], non-decreasing in
+        ``tau``) and ``n_problems``.  Ratio of a solver on a problem: its cost
+        divided by the lowest cost any solver reached there (1 for a cost of 0
+        when the lowest is 0); infinite when not solved.
+    """
+    problem_keys = [problem] if isinstance(problem, str) else list(problem)
+    frame = table[[solver] + problem_keys].copy()
+    frame["problem_id"] = table.groupby(problem_keys, dropna=False, sort=False).ngroup()
+    frame["cost"] = pd.to_numeric(table[value], errors="coerce").astype("float64").fillna(np.inf)
+    wide = frame.pivot_table(index="problem_id", columns=solver, values="cost", aggfunc="min").fillna(np.inf)
+    costs = wide.to_numpy(dtype="float64")
+    best = costs.min(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(np.isfinite(costs) & (costs == best), 1.0, costs / best)
+    ratios = np.where(np.isfinite(ratios), ratios, np.inf)
+    if taus is None:
+        tau_values = np.unique(np.concatenate([[1.0], ratios[np.isfinite(ratios)]]))
+    else:
+        tau_values = np.asarray(taus, dtype="float64")
+    fractions = (ratios[:, :, None] <= tau_values[None, None, :]).mean(axis=0) if len(costs) else np.zeros((0, 0))
+    rows = [
+        {"solver": name, "tau": tau, "fraction": float(fractions[column, index]), "n_problems": len(costs)}
+        for column, name in enumerate(wide.columns)
+        for index, tau in enumerate(tau_values)
+    ]
+    return pd.DataFrame(rows, columns=["solver", "tau", "fraction", "n_problems"])
