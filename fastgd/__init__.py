@@ -4,9 +4,9 @@ The public API:
 
 * data: :func:`make_regression`, :class:`Dataset`;
 * losses: :func:`loss_and_grad`, :func:`loss_value`, :func:`predict`;
-* training: :func:`fit` (rows of a shuffled epoch: :func:`epoch_order`) (-> :class:`FitResult`), the seed's four methods by
-  name with :func:`method`, the optimizers :class:`SGD`, :class:`Adam`,
-  :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
+* training: :func:`fit` (-> :class:`FitResult`), the seed's four methods by
+  name with :func:`method`, the rows of a shuffled epoch with
+  :func:`epoch_order`, the optimizers :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
   :class:`InverseScaling`, :class:`ExponentialDecay`, :class:`CosineAnnealing`;
 * kernels for your own ``@njit`` code: :mod:`fastgd.kernels`.
 """

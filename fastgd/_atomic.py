@@ -57,8 +57,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
     >>> with atomic_path(target) as tmp:
     ...     pd.DataFrame({"a": [1]}).to_csv(tmp, index=False)
-    >>> target.read_text()
-    'a\\n1\\n'
+    >>> target.read_text().splitlines()
+    ['a', '1']
     """
     target = Path(path)
     tmp = temporary_name(target)

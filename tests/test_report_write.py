@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +83,18 @@ def test_report_md_states_the_rule_machine_tables_figures_and_notes(report: tupl
     assert links == {path.name for path in out.glob("*.png")}
 
 
-def test_write_report_reads_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = types.ModuleType("fastgd.study.store")
-    calls: list[Any] = []
-    store.load_points = lambda results: calls.append(results) or study_points()  # type: ignore[attr-defined]
-    store.read_study_info = lambda results: STUDY_INFO  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fastgd.study.store", store)
+def test_write_report_reads_the_store(tmp_path: Path) -> None:
+    from fastgd.study.store import ResultsStore
+
+    points = study_points()
+    with ResultsStore(tmp_path / "results", STUDY_INFO["study"]) as store:
+        for case_id, rows in points.groupby("case_id", sort=False):
+            store.write_case(str(case_id), rows)
+        store.write_study_info(dict(STUDY_INFO))
     written = write_report(tmp_path / "results", tmp_path / "out")
-    assert calls == [tmp_path / "results"] and written[-1] == tmp_path / "out" / "REPORT.md"
+    assert written[-1] == tmp_path / "out" / "REPORT.md"
+    write_report(tmp_path, tmp_path / "out2")  # a study's OUT (holding results/) reads the same store
+    assert (tmp_path / "out2" / "REPORT.md").read_text() == (tmp_path / "out" / "REPORT.md").read_text()
 
 
 def test_no_points_is_a_clear_error(tmp_path: Path) -> None:

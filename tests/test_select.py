@@ -218,3 +218,12 @@ def test_a_solver_missing_on_a_problem_has_not_solved_it() -> None:
     profile = performance_profile(table, "solver", "problem", "time")
     assert profile[profile["solver"] == "b"]["fraction"].max() == pytest.approx(1 / 3)  # p2 only
     assert profile.set_index(["solver", "tau"]).loc[("a", 1.0), "fraction"] == pytest.approx(1 / 3)
+
+
+def test_repetitions_of_the_winner_do_not_re_decide_the_choice() -> None:
+    first = curve([1, 0.5, 0.001], epoch_time=1.0, lr=0.1)  # reaches 1e-2 at 2 s in the grid pass
+    other = curve([1, 0.5, 0.001], epoch_time=1.5, lr=0.3)  # 3 s: slower in the grid pass
+    slow_repeats = [curve([1, 0.5, 0.001], epoch_time=4.0, lr=0.1, repetition=r) for r in (1, 2)]
+    winner = select_winners(points(first, other, *slow_repeats), 1e-2).iloc[0]
+    assert winner["lr"] == 0.1  # the grid pass decided, although its median over repetitions (8 s) is slower
+    assert winner["time_to_target_s"] == 8.0 and winner["n_repetitions"] == 3

@@ -11,6 +11,8 @@ from fastgd.schedules import Constant, CosineAnnealing, InverseScaling
 from fastgd.study.cases import backend_applies, missing_backend_note
 from fastgd.study.peers import make_peer
 
+CONSTANT = Constant()
+
 
 def _data(n=300, d=4, seed=0):
     rng = np.random.default_rng(seed)
@@ -19,7 +21,7 @@ def _data(n=300, d=4, seed=0):
     return X, y
 
 
-def _peer(backend, X, y, loss, optimizer, batch_size, schedule=Constant(), epochs=3, shuffle=True):
+def _peer(backend, X, y, loss, optimizer, batch_size, schedule=CONSTANT, epochs=3, shuffle=True):
     peer = make_peer(
         backend, X, y, loss=loss, delta=1.0, optimizer=optimizer, batch_size=batch_size, schedule=schedule,
         epochs=epochs, seed=5, shuffle=shuffle,
@@ -29,7 +31,7 @@ def _peer(backend, X, y, loss, optimizer, batch_size, schedule=Constant(), epoch
     return peer.parameters()
 
 
-def _fastgd(X, y, loss, optimizer, batch_size, schedule=Constant(), epochs=3, shuffle=True):
+def _fastgd(X, y, loss, optimizer, batch_size, schedule=CONSTANT, epochs=3, shuffle=True):
     result = fastgd.fit(
         X, y, loss=loss, optimizer=optimizer, batch_size=batch_size, lr_schedule=schedule, epochs=epochs, seed=5,
         shuffle=shuffle,

@@ -9,7 +9,6 @@ removed, so ``REPORT.md`` links every figure the directory holds.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from fastgd._atomic import atomic_write_bytes, atomic_write_text
-
+from .._atomic import atomic_write_bytes, atomic_write_text
+from ..study.store import load_points, read_study_info
 from .errors import ReportError
 from .markdown import StudyReport, render_study_report
 from .plotdata import convergence_lines, epoch_time_bars, profile_lines, sensitivity_lines, speedup_bars
@@ -197,6 +196,4 @@ def write_report(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike
     ReportError
         The store holds no point.
     """
-    store = importlib.import_module("fastgd.study.store")
-    points = store.load_points(results_dir)
-    return write_study_report(points, store.read_study_info(results_dir) or {}, out_dir)
+    return write_study_report(load_points(results_dir), read_study_info(results_dir), out_dir)

@@ -163,7 +163,7 @@ class _Runner:
                         rows = [self._tune_grid(spec, loss, method, backend, s, float(optimizer.lr)) for s in schedules]
                         if not rows:
                             continue
-                        winner = select_winners(pd.concat(rows, ignore_index=True), target).iloc[0]
+                        winner = _winner(pd.concat(rows, ignore_index=True), target)
                         if not np.isfinite(winner["lr"]):
                             self._note(f"{backend}/{method.name} {loss} on {spec.label}: every learning rate diverged")
                             continue
@@ -185,7 +185,7 @@ class _Runner:
 
         rows = pd.concat([run(lr) for lr in rates], ignore_index=True)
         for _ in range(grid.max_widen):
-            best = select_winners(rows, self.study.criterion_target).iloc[0]
+            best = _winner(rows, self.study.criterion_target)
             edge = "low" if not np.isfinite(best["lr"]) else best["grid_edge"]
             if edge not in ("low", "high"):
                 break
@@ -210,6 +210,16 @@ class _Runner:
                                 "timing", timing.dataset, loss, method, backend, threads=threads, lr=lr,
                                 schedule=schedule, epochs=timing.epochs, repetition=repetition,
                             ))  # fmt: skip
+
+
+#: The columns :func:`select_winners` needs within one tuning group (its other keys are constant there).
+_GROUP_COLUMNS = ["phase", "lr", "schedule", "repetition", "epoch", "step", "time_s", "objective", "suboptimality",
+                  "diverged"]  # fmt: skip
+
+
+def _winner(group_rows: pd.DataFrame, target: float) -> pd.Series:
+    """The winning configuration of one tuning group, by the rule of :func:`select_winners`."""
+    return select_winners(group_rows[_GROUP_COLUMNS], target).iloc[0]
 
 
 def _progress_line(count: int, case: Case, rows: pd.DataFrame) -> str:
