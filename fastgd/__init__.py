@@ -6,7 +6,8 @@ The public API:
 * losses: :func:`loss_and_grad`, :func:`loss_value`, :func:`predict`;
 * training: :func:`fit` (-> :class:`FitResult`), the seed's four methods by
   name with :func:`method`, the rows of a shuffled epoch with
-  :func:`epoch_order`, the optimizers :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
+  :func:`epoch_order`, the optimizers :class:`SGD`, :class:`Adam`,
+  :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad` and the schedules
   :class:`InverseScaling`, :class:`ExponentialDecay`, :class:`CosineAnnealing`;
 * kernels for your own ``@njit`` code: :mod:`fastgd.kernels`.
 """
