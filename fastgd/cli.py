@@ -230,6 +230,8 @@ def _report(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .study.store import STUDY_FILE
 
     results_dir = args.results if args.results is not None else args.out / "results"
+    if args.out.exists() and not args.out.is_dir():
+        return _fail("report", f"--out {args.out}: is a file, not a directory", 2)
     if args.benchmark_json is not None:
         if not args.benchmark_json.is_file():
             return _fail("report", f"--benchmark-json {args.benchmark_json}: no such file", 2)
