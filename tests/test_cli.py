@@ -23,7 +23,17 @@ def test_program_help_lists_commands(capsys):
 def test_bench_help_is_complete(capsys):
     assert main(["bench", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--preset", "--config", "--out", "--results", "--force", "--quiet", "--threads", "datasets = [", "[timing.dataset]"):
+    for option in (
+        "--preset",
+        "--config",
+        "--out",
+        "--results",
+        "--force",
+        "--quiet",
+        "--threads",
+        "datasets = [",
+        "[timing.dataset]",
+    ):
         assert option in out
 
 

@@ -20,8 +20,6 @@ from fastgd.report.plotdata import (
     speedup_bars,
 )
 from fastgd.report.plots import draw_bars, draw_lines, figure_png_bytes
-from fastgd.report.seeddata import LOCAL_MINIMUM, gradient_walks, outlier_fits, seed_slope
-from fastgd.report.seedplots import draw_gradient_walks, draw_outlier_fits
 from fastgd.report.style import backend_style, method_style, style_of_label
 from fastgd.report.tables import (
     TIMING_COLUMNS,
@@ -235,16 +233,3 @@ def test_styles_are_stable_and_distinct() -> None:
     assert method_style("my_optimizer") == method_style("my_optimizer")
     assert style_of_label("mini-batch b=32") == method_style("minibatch")
     assert style_of_label("fastgd distributed (dask)") == backend_style("distributed")
-
-
-def test_seed_pictures() -> None:
-    right, left, still = gradient_walks()
-    assert seed_slope(right.start) < 0 and (np.diff(right.iterates) > 0).all()
-    assert seed_slope(left.start) > 0 and (np.diff(left.iterates) < 0).all()
-    np.testing.assert_allclose(still.iterates, LOCAL_MINIMUM)
-    for walk in (right, left):
-        np.testing.assert_allclose(walk.iterates[1:], walk.iterates[:-1] - walk.lr * seed_slope(walk.iterates[:-1]))
-    assert_valid_png(figure_png_bytes(draw_gradient_walks([right, left, still])))
-    fits = outlier_fits()
-    assert abs(fits.l1_line[0] - 1.5) < 0.2 and abs(fits.l2_line[0] - 1.5) > 3 * abs(fits.l1_line[0] - 1.5)
-    assert_valid_png(figure_png_bytes(draw_outlier_fits(fits)))

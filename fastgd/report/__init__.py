@@ -9,7 +9,7 @@ Entry points, used by ``fastgd report``:
   file into the same timing table, its plots and a ``REPORT.md``.
 
 Modules: :mod:`.tables`, :mod:`.verdict`, :mod:`.plotdata` (numbers behind
-the figures), :mod:`.plots` and :mod:`.seedplots` (drawing only),
+the figures), :mod:`.plots` (drawing only),
 :mod:`.markdown`, :mod:`.style`, :mod:`.labels`.  The selection rule and time
 to target are :mod:`fastgd.study.select`'s.
 """

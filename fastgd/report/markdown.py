@@ -49,7 +49,7 @@ class StudyReport:
     """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_study_report`.
 
     ``figures`` maps a section (``"convergence"``, ``"profile"``,
-    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``, ``"seed"``) to the file
+    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``) to the file
     names written for it; ``figure_notes`` says why a section has none.
     """
 
@@ -210,7 +210,5 @@ def render_study_report(report: StudyReport) -> str:
         + "  Tables: `points.csv` (the tune-phase points of the winners at the criterion target and every "
         "timing-phase point), `timing.csv`, `winners.csv`, `time_to_target.csv`, `sensitivity.csv`, "
         "`profile.csv`, `speedup.csv`.\n",
-        "## The seed tutorial's pictures\n",
-        _figures(report, "seed", "Seed tutorial picture"),
     ]
     return "\n".join(part for part in parts if part)

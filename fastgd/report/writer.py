@@ -23,8 +23,6 @@ from .errors import ReportError
 from .markdown import StudyReport, render_study_report
 from .plotdata import convergence_lines, epoch_time_bars, profile_lines, sensitivity_lines, speedup_bars
 from .plots import draw_bars, draw_lines, figure_png_bytes
-from .seeddata import gradient_walks, outlier_fits
-from .seedplots import draw_gradient_walks, draw_outlier_fits
 from .tables import (
     profile_table,
     report_points,
@@ -79,11 +77,6 @@ def remove_stale(out_dir: Path, keep: list[Path]) -> list[Path]:
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
-
-
-def _seed_pictures(figures: FigureWriter) -> None:
-    figures.write("seed", "seed_gradient_descent.png", draw_gradient_walks(gradient_walks()))
-    figures.write("seed", "seed_l1_vs_l2.png", draw_outlier_fits(outlier_fits()))
 
 
 def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -157,7 +150,6 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
         title="Speed-up of fastgd over each peer (above 1×: fastgd is faster)", ylabel="peer time / fastgd time",
         reference=1.0, annotate=True,
     )  # fmt: skip
-    _seed_pictures(figures)
     written += figures.written
     report = StudyReport(
         info=info,
