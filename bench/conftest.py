@@ -5,20 +5,28 @@
   rot).  ``FASTGD_BENCH_QUICK=1`` uses mid-sized data instead of the default.
 * ``numba_threads``: sets the Numba thread count for one benchmark and
   restores it (the harness may; library code never does).
+* The floor: :func:`fastgd.kernels.stream_read` (one vectorised parallel read
+  of ``X``).  :func:`record_ratio_to_floor` times it on the benchmark's own
+  data and thread count right after the benchmark and stores
+  ``extra_info["ratio_to_floor"]`` (and ``floor_ms``).
 * At the end of a timed run a table of ratios is printed: every benchmark's
-  median against the fastgd entry with the most threads in its group, all
-  measured in the same run.
+  median against the fastgd entry with the most threads in its group, and
+  against the streaming-read floor, all measured in the same run.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from collections import defaultdict
 from typing import Any
 
 import numba
 import numpy as np
 import pytest
+
+from fastgd.kernels import n_row_blocks, stream_read
 
 #: (n_samples, n_features) per suite when timing for real.
 FULL_SIZES = {
@@ -90,8 +98,40 @@ def record_throughput(benchmark: Any, X: np.ndarray, threads: int) -> None:
     benchmark.extra_info["gbytes_per_s"] = bytes_read / median / 1e9
 
 
+def floor_seconds(X: np.ndarray, threads: int, repeats: int = 7) -> float:
+    """Median time of one :func:`~fastgd.kernels.stream_read` of ``X`` with ``threads`` Numba threads."""
+    block_sums = np.empty(n_row_blocks(X.shape[0]))
+    saved = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        stream_read(X, block_sums)  # compile or load, and touch X
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            stream_read(X, block_sums)
+            times.append(time.perf_counter() - start)
+    finally:
+        numba.set_num_threads(saved)
+    return statistics.median(times)
+
+
+def record_ratio_to_floor(benchmark: Any, X: np.ndarray, threads: int) -> None:
+    """Store the benchmark's median over the streaming-read floor of ``X`` at ``threads`` threads.
+
+    ``extra_info["floor_ms"]`` and ``extra_info["ratio_to_floor"]``; nothing
+    under ``--benchmark-disable`` (nothing was timed).
+    """
+    stats = getattr(benchmark, "stats", None)
+    if stats is None:
+        return
+    floor = floor_seconds(X, threads)
+    benchmark.extra_info["floor_threads"] = threads
+    benchmark.extra_info["floor_ms"] = floor * 1e3
+    benchmark.extra_info["ratio_to_floor"] = stats.stats.median / floor
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Print, per group, each implementation's median relative to fastgd's."""
+    """Print, per group, each implementation's median relative to fastgd's and to the floor."""
     session = getattr(config, "_benchmarksession", None)
     if session is None or session.disabled or not session.benchmarks:
         return
@@ -109,9 +149,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for bench in sorted(benches, key=lambda b: b.stats.median):
             gbs = bench.extra_info.get("gbytes_per_s")
             gbs_text = f"{gbs:7.1f} GB/s" if gbs else " " * 12
+            ratio = bench.extra_info.get("ratio_to_floor")
+            floor_text = f"  {ratio:6.2f}x floor ({bench.extra_info['floor_threads']}t)" if ratio else ""
             lines.append(
                 f"    {bench.name:<60s} {bench.stats.median * 1e3:10.2f} ms  {gbs_text}"
-                f"  {bench.stats.median / base.stats.median:6.2f}x baseline time"
+                f"  {bench.stats.median / base.stats.median:6.2f}x baseline time{floor_text}"
             )
     if lines:
         terminalreporter.write_sep("=", "fastgd ratios (medians, same run)")

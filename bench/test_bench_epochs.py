@@ -11,11 +11,21 @@ cases visit the rows in storage order (no shuffle) for every implementation:
 random row order costs every implementation memory latency, and the in-order
 case shows the compute side alone.  JIT compilation
 happens when the ``Trainer`` is built, before timing.
+
+Groups ``epoch-vs-floor[<method> <n>x<d> <dtype>]`` time fastgd's full-batch
+epoch (at the gradient suite's sizes) and its in-order Adam epoch with batch
+32 (at the epoch suite's size) with 1 and 2 threads, in float64 and float32,
+against the streaming-read floor (``extra_info["ratio_to_floor"]``; for the
+in-order mini-batch epoch, which runs on one thread, the 1-thread floor) and
+the full-batch epoch also against one fused gradient pass
+(``extra_info["ratio_to_gradient_pass"]``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import statistics
+import time
 
 import numba
 import numpy as np
@@ -26,7 +36,7 @@ from fastgd.kernels import full_loss_grad, get_loss, gradient_workspace
 from fastgd.study.peers import make_peer
 from fastgd.trainer import STATUS_OK, Trainer
 
-from .conftest import bench_sizes, record_throughput, regression_data, size_id
+from .conftest import bench_sizes, record_ratio_to_floor, record_throughput, regression_data, size_id
 
 #: method -> (optimizer, batch_size, shuffle, size suite)
 METHODS = {
@@ -65,6 +75,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             params.append((method, impl, size))
             ids.append(f"{method}-{impl}-{size_id(size)}")
         metafunc.parametrize("case", params, ids=ids)
+    if "floor_case" in metafunc.fixturenames:
+        cases = [
+            (method, size) for method, spec in FLOOR_METHODS.items() for size in bench_sizes(metafunc.config, spec[2])
+        ]
+        metafunc.parametrize("floor_case", cases, ids=[f"{method}-{size_id(size)}" for method, size in cases])
 
 
 def test_epoch(benchmark, case):
@@ -109,3 +124,49 @@ def test_epoch(benchmark, case):
         assert fastgd.loss_value(X, y, coef, intercept) < np.mean(y**2)  # it trained (loss at coef = 0)
         threads = 2
     record_throughput(benchmark, X, threads)
+
+
+#: method -> (optimizer, batch_size, size suite, threads of the floor it is held to (None: its own))
+FLOOR_METHODS = {
+    "batch": (fastgd.SGD(lr=0.1), None, "gradient", None),
+    "adam-b32-inorder": (fastgd.Adam(lr=0.001), 32, "epoch", 1),
+}
+
+
+def gradient_pass_seconds(X, y, threads, repeats=7):
+    """Median time of one fused L2 gradient pass over ``(X, y)`` with ``threads`` Numba threads."""
+    n_samples, n_features = X.shape
+    grad_out = np.empty(n_features + 1, X.dtype)
+    workspace = gradient_workspace(n_samples, n_features, X.dtype)
+    coef, cast = np.zeros(n_features, X.dtype), X.dtype.type
+    saved = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            full_loss_grad(X, y, coef, cast(0.0), get_loss("l2"), cast(1.0), grad_out, workspace)
+            times.append(time.perf_counter() - start)
+    finally:
+        numba.set_num_threads(saved)
+    return statistics.median(times[1:])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("numba_threads", [1, 2], indirect=True, ids=["1thread", "2threads"])
+def test_epoch_against_floor(benchmark, floor_case, numba_threads, dtype):
+    method, (n_samples, n_features) = floor_case
+    optimizer, batch_size, _, floor_threads = FLOOR_METHODS[method]
+    X, y, _ = regression_data(n_samples, n_features, dtype)
+    benchmark.group = f"epoch-vs-floor[{method} {size_id(X.shape)} {dtype}]"
+    benchmark.extra_info["implementation"] = "fastgd"
+    benchmark.extra_info["method"] = method
+    trainer = Trainer(X, y, optimizer=optimizer, batch_size=batch_size, shuffle=False, seed=0, epochs=10**6)
+    status = benchmark.pedantic(trainer.run_epoch, rounds=7, iterations=1, warmup_rounds=1)
+    assert status == STATUS_OK
+    record_throughput(benchmark, X, numba_threads)
+    record_ratio_to_floor(benchmark, X, floor_threads or numba_threads)
+    if method == "batch" and getattr(benchmark, "stats", None) is not None:
+        benchmark.extra_info["ratio_to_gradient_pass"] = benchmark.stats.stats.median / gradient_pass_seconds(
+            X, y, numba_threads
+        )

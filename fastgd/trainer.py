@@ -31,7 +31,17 @@ from ._rng import stream_key
 from ._validation import as_float_matrix, as_float_vector, check_finite_scalar, check_int, check_positive_scalar
 from .kernels import full_loss, get_loss, gradient_workspace, n_row_blocks
 from .kernels._pipeline import PipelineWorkspace, pipeline_workspace, pipelined_steps
-from .kernels.training import STATUS_DIVERGED, STATUS_OK, n_batches, permutation_into, run_steps
+from .kernels.training import (
+    STATUS_DIVERGED,
+    STATUS_OK,
+    LearningRate,
+    Problem,
+    StepRange,
+    UpdateRule,
+    n_batches,
+    permutation_into,
+    run_steps,
+)
 from .optim import OPTIMIZERS, SGD
 from .schedules import resolve_schedule
 
@@ -212,23 +222,19 @@ class Trainer:
         """
         b = self.buffers
         start = time.perf_counter()
+        problem = Problem(b.X, b.y, b.loss, b.delta)
+        rule = UpdateRule(self.state, self.hyper, b.n_params, self.n_features)
+        rate = LearningRate(self.schedule_params, float(self.optimizer.lr), self.epochs)
+        steps = StepRange(b.order, b.batch_size, self.epoch, int(first_batch), int(max_batches), self.step)
         if b.pipeline is not None:  # same arithmetic with one thread (the consumer alone) or two
             # The pipeline's threads spin while they wait for each other: never run both on one CPU.
             two_threads = numba.get_num_threads() >= 2 and _usable_cpus() >= 2
             done, lr, diverged = pipelined_steps(
-                b.X, b.y, self.params, b.n_params, b.loss, b.delta,
-                self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
-                b.order, b.batch_size, first_batch, max_batches,
-                self.step, self.epoch, self.epochs, b.grad_out, b.pipeline, two_threads,
-            )  # fmt: skip
+                problem, self.params, rule, rate, steps, b.grad_out, b.pipeline, two_threads
+            )
             status = STATUS_DIVERGED if diverged else STATUS_OK
         else:
-            done, lr, status = run_steps(
-                b.X, b.y, self.params, b.n_params, b.loss, b.delta,
-                self.state, self.hyper, self.n_features, self.schedule_params, float(self.optimizer.lr),
-                b.order, b.batch_size, first_batch, max_batches,
-                self.step, self.epoch, self.epochs, b.grad_out, b.workspace,
-            )  # fmt: skip
+            done, lr, status = run_steps(problem, self.params, rule, rate, steps, b.grad_out, b.workspace)
         self.train_time += time.perf_counter() - start
         self.step += done
         return int(done), float(lr), int(status)

@@ -152,7 +152,8 @@ def gradients_body(X, y, coefs, intercept, delta, rows, sums, grads):
     value_only = kernels.full_loss(X, y, coefs[0], intercept, kernels.L1Loss(), delta, workspace[1])
     prediction = np.empty(n_samples)
     kernels.predict_into(X, coefs[0], intercept, prediction)
-    return full_value, full_grad, value_only, prediction, n_blocks
+    read_total = kernels.stream_read(X, workspace[1])
+    return full_value, full_grad, value_only, prediction, n_blocks, read_total
 
 
 def optimizers_body(targets, h, lr, n_steps, n_decay, out):
@@ -216,19 +217,23 @@ def training_body(X, y, keys, lr, batch_size, orders, params_out):
         kernels.permutation_into(orders[k], keys[k])
         no_workspace = (np.empty((0, n_features + 1)), np.empty(0))
         kernels.run_steps(
-            X, y, params_out[k], n_features + 1, kernels.L2Loss(), 1.0, kernels.SGDState(np.empty(0)), hyper,
-            n_features, schedule, lr, orders[k], batch_size, 0, n_steps, 0, 0, 1, np.empty(n_features + 1),
-            no_workspace,
+            kernels.Problem(X, y, kernels.L2Loss(), 1.0), params_out[k],
+            kernels.UpdateRule(kernels.SGDState(np.empty(0)), hyper, n_features + 1, n_features),
+            kernels.LearningRate(schedule, lr, 1), kernels.StepRange(orders[k], batch_size, 0, 0, n_steps, 0),
+            np.empty(n_features + 1), no_workspace,
         )  # fmt: skip
     n_blocks = kernels.n_row_blocks(n_samples)
     workspace = (np.empty((n_blocks, n_features + 1)), np.empty(n_blocks))
     full = np.zeros(n_features + 1)
     steps_done, last_lr, status = kernels.run_steps(
-        X, y, full, n_features + 1, kernels.L2Loss(), 1.0, kernels.SGDState(np.empty(0)),
-        kernels.SGDHyper(0.0, 0.0, 0.0, False),
-        n_features, schedule, lr, np.empty(0, np.int64), 0, 0, 1, 0, 0, 1, np.empty(n_features + 1), workspace,
+        kernels.Problem(X, y, kernels.L2Loss(), 1.0), full,
+        kernels.UpdateRule(kernels.SGDState(np.empty(0)), kernels.SGDHyper(0.0, 0.0, 0.0, False), n_features + 1,
+                           n_features),
+        kernels.LearningRate(schedule, lr, 1), kernels.StepRange(np.empty(0, np.int64), 0, 0, 0, 1, 0),
+        np.empty(n_features + 1), workspace,
     )  # fmt: skip
-    return full, steps_done, last_lr, status, kernels.n_batches(n_samples, 0)
+    scheduled_lr = kernels.learning_rate(schedule, lr, 0, 0, 1)
+    return full, steps_done, last_lr, status, kernels.n_batches(n_samples, 0), scheduled_lr
 
 
 BODIES = {
@@ -242,9 +247,9 @@ BODIES = {
 CALLED_BY = {
     "losses": {"l2", "l1", "huber", "pointwise"},
     "gradients": {"block_loss_grad", "slice_loss_grad", "rows_loss_grad", "n_row_blocks", "full_loss_grad",
-                  "full_loss", "predict_into"},
+                  "full_loss", "predict_into", "stream_read"},
     "optimizers": {"sgd_update", "adam_update", "adamw_update", "rmsprop_update", "adagrad_update", "apply_update"},
-    "training": {"permutation_into", "run_steps", "n_batches", "n_row_blocks"},
+    "training": {"permutation_into", "run_steps", "n_batches", "n_row_blocks", "learning_rate"},
 }  # fmt: skip
 
 #: Public callables that are Python helpers (allocation, lookup by name), not kernels.
@@ -306,7 +311,7 @@ def test_gradients_from_user_code(problem, parallel):
     rows = np.array([7, 3, 4000, 11, 2999])
     sums, grads = np.empty((3, 3)), np.empty((3, 3, X.shape[1] + 1))
     intercept, delta = 0.3, 1.5
-    full_value, full_grad, value_only, prediction, n_blocks = call_strictly(
+    full_value, full_grad, value_only, prediction, n_blocks, read_total = call_strictly(
         user_function("gradients", parallel), X, y, coefs, intercept, delta, rows, sums, grads
     )
     for k, coef in enumerate(coefs):
@@ -324,6 +329,7 @@ def test_gradients_from_user_code(problem, parallel):
     assert value_only == pytest.approx(np_loss_grad("l1", X, y, coefs[0], intercept, delta)[0], rel=1e-12)
     np.testing.assert_allclose(prediction, X @ coefs[0] + intercept, rtol=1e-12, atol=1e-13)
     assert n_blocks == -(-X.shape[0] // kernels.ROW_BLOCK) == 3
+    assert read_total == pytest.approx(X.sum(), rel=1e-12)
 
 
 OPTIMIZERS = {
@@ -360,7 +366,7 @@ def test_training_kernels_from_user_code(problem, parallel):
     orders = np.empty((3, 300), dtype=np.int64)
     params_out = np.zeros((3, X.shape[1] + 1))
     lr, batch_size = 0.05, 32
-    full, steps_done, last_lr, status, one_batch = call_strictly(
+    full, steps_done, last_lr, status, one_batch, scheduled_lr = call_strictly(
         user_function("training", parallel), X, y, keys, lr, batch_size, orders, params_out
     )
     for k, key in enumerate(keys):
@@ -369,7 +375,7 @@ def test_training_kernels_from_user_code(problem, parallel):
         np.testing.assert_allclose(params_out[k], expected, rtol=1e-12, atol=1e-14)
     assert not np.array_equal(orders[0], orders[1])
     np.testing.assert_allclose(full, np_sgd_epoch(X, y, lr, 0, np.arange(300)), rtol=1e-12, atol=1e-14)
-    assert (steps_done, last_lr, status, one_batch) == (1, lr, 0, 1)
+    assert (steps_done, last_lr, status, one_batch, scheduled_lr) == (1, lr, 0, 1, lr)
 
 
 def test_every_njit_callable_kernel_is_exercised():
@@ -396,7 +402,7 @@ def test_python_helpers():
 WRITERS = {
     "adagrad_update", "adam_update", "adamw_update", "apply_update", "block_loss_grad", "full_loss",
     "full_loss_grad", "permutation_into", "predict_into", "rmsprop_update", "rows_loss_grad", "run_steps",
-    "sgd_update", "slice_loss_grad",
+    "sgd_update", "slice_loss_grad", "stream_read",
 }  # fmt: skip
 #: Kernels that take arrays: their docstring must give shapes.
 ARRAY_KERNELS = WRITERS | {"gradient_workspace"}
@@ -405,7 +411,7 @@ ARRAY_KERNELS = WRITERS | {"gradient_workspace"}
 def test_all_names_exactly_the_public_api():
     public = {name for name in dir(kernels) if not name.startswith("_")}
     submodules = {name for name in public if isinstance(getattr(kernels, name), types.ModuleType)}
-    assert submodules == {"gradients", "losses", "optim", "training"}
+    assert submodules == {"gradients", "losses", "optim", "probe", "schedules", "training"}
     assert sorted(kernels.__all__) == sorted(public - submodules)
     assert len(set(kernels.__all__)) == len(kernels.__all__)
     assert not [name for name in kernels.__all__ if name.startswith("_")]

@@ -15,7 +15,16 @@ import pytest
 
 import fastgd
 from fastgd._rng import stream_key
-from fastgd.kernels import get_loss, gradient_workspace, permutation_into, run_steps
+from fastgd.kernels import (
+    LearningRate,
+    Problem,
+    StepRange,
+    UpdateRule,
+    get_loss,
+    gradient_workspace,
+    permutation_into,
+    run_steps,
+)
 from fastgd.kernels._atomics import atomic_cas, atomic_load, atomic_store
 from fastgd.kernels._pipeline import (
     MAX_BATCH_BYTES,
@@ -62,12 +71,25 @@ def make_problem(n_samples, n_features, dtype, optimizer, seed=0):  # type: igno
     return X, y, order, state, optimizer.hyper(np.dtype(dtype))
 
 
+def bundle(X, y, order, optimizer, state, hyper, loss, batch_size, first_batch, max_batches, step0, schedule,  # type: ignore[no-untyped-def]
+           params):  # fmt: skip
+    """The leading arguments both loops take: ``(problem, params, rule, rate, steps)`` (epoch 0 of 3)."""
+    n_features = X.shape[1]
+    return (
+        Problem(X, y, get_loss(loss), X.dtype.type(1.0)),
+        params,
+        UpdateRule(state, hyper, n_features + 1, n_features),
+        LearningRate(schedule.params(), float(optimizer.lr), 3),
+        StepRange(order, batch_size, 0, first_batch, max_batches, step0),
+    )
+
+
 def ref_steps(X, y, order, optimizer, state, hyper, loss, batch_size, first_batch, max_batches, step0, schedule):  # type: ignore[no-untyped-def]
     n_features = X.shape[1]
     params = np.zeros(n_features + 1, X.dtype)
     out = run_steps(
-        X, y, params, n_features + 1, get_loss(loss), X.dtype.type(1.0), state, hyper, n_features,
-        schedule.params(), float(optimizer.lr), order, batch_size, first_batch, max_batches, step0, 0, 3,
+        *bundle(X, y, order, optimizer, state, hyper, loss, batch_size, first_batch, max_batches, step0, schedule,
+                params),
         np.empty(n_features + 1, X.dtype), gradient_workspace(0, n_features, X.dtype),
     )  # fmt: skip
     return params, out
@@ -78,8 +100,8 @@ def comp_steps(X, y, order, optimizer, state, hyper, loss, batch_size, first_bat
     n_features = X.shape[1]
     params = np.zeros(n_features + 1, X.dtype)
     out = pipelined_steps(
-        X, y, params, n_features + 1, get_loss(loss), X.dtype.type(1.0), state, hyper, n_features,
-        schedule.params(), float(optimizer.lr), order, batch_size, first_batch, max_batches, step0, 0, 3,
+        *bundle(X, y, order, optimizer, state, hyper, loss, batch_size, first_batch, max_batches, step0, schedule,
+                params),
         np.empty(n_features + 1, X.dtype), pipeline, two_threads,
     )  # fmt: skip
     return params, out
@@ -174,8 +196,9 @@ def test_both_roles_on_one_thread_one_after_the_other():
     ring = small_ring(3, np.float64, 10, 2, 3)
     params = np.zeros(4)
     comp_state = copy_state(state)
-    arguments = (X, y, params, 4, get_loss("l2"), 1.0, comp_state, hyper, 3, schedule.params(), 0.01,
-                 order, 10, 0, 40, 0, 0, 3, np.empty(4), ring, 0)  # fmt: skip
+    problem, params, rule, rate, steps = bundle(X, y, order, optimizer, comp_state, hyper, "l2", 10, 0, 40, 0, schedule,
+                                                params)  # fmt: skip
+    arguments = (problem, params, rule, rate, steps, 40, np.empty(4), ring, 0)  # stop_batch 40
     first = _take_a_role(*arguments)  # takes the consumer's role: claims and fills every chunk itself
     assert first == (True, 40, 0.01, False) and ring.flags[0] == 20
     after_first = params.copy()

@@ -12,8 +12,13 @@ it overwrites and whether it runs in parallel.  The functions in the top-level
   :func:`rows_loss_grad`, :func:`block_loss_grad` (serial, allocation-free);
 * optimizers: ``*_update`` kernels over ``*State``/``*Hyper`` NamedTuples and
   :func:`apply_update`;
-* training: :func:`run_steps` (the compiled epoch loop) and
-  :func:`permutation_into`.
+* schedules: :func:`learning_rate` (any built-in schedule from its
+  ``params()`` tuple);
+* training: :func:`run_steps` (the compiled epoch loop, its arguments bundled
+  in the :class:`Problem`, :class:`UpdateRule`, :class:`LearningRate` and
+  :class:`StepRange` NamedTuples) and :func:`permutation_into`;
+* probe: :func:`stream_read`, one vectorised parallel read of ``X``: the
+  memory floor every kernel that reads all of ``X`` is measured against.
 """
 
 from .gradients import (
@@ -45,7 +50,9 @@ from .optim import (
     rmsprop_update,
     sgd_update,
 )
-from .training import n_batches, permutation_into, run_steps
+from .probe import stream_read
+from .schedules import learning_rate
+from .training import LearningRate, Problem, StepRange, UpdateRule, n_batches, permutation_into, run_steps
 
 __all__ = [
     "LOSSES",
@@ -58,10 +65,14 @@ __all__ = [
     "HuberLoss",
     "L1Loss",
     "L2Loss",
+    "LearningRate",
+    "Problem",
     "RMSpropHyper",
     "RMSpropState",
     "SGDHyper",
     "SGDState",
+    "StepRange",
+    "UpdateRule",
     "adagrad_update",
     "adam_update",
     "adamw_update",
@@ -74,6 +85,7 @@ __all__ = [
     "huber",
     "l1",
     "l2",
+    "learning_rate",
     "n_batches",
     "n_row_blocks",
     "permutation_into",
@@ -84,4 +96,5 @@ __all__ = [
     "run_steps",
     "sgd_update",
     "slice_loss_grad",
+    "stream_read",
 ]

@@ -45,11 +45,10 @@ import numba
 import numpy as np
 
 from .._jit import jit
-from ..schedules import learning_rate
 from ._atomics import atomic_cas, atomic_load, atomic_store, spin_pause
 from .gradients import rows_loss_grad
 from .optim import apply_update, is_plain_sgd
-from .training import _plain_sgd_sample
+from .training import LearningRate, Problem, StepRange, UpdateRule, _plain_sgd_sample, step_learning_rate
 
 __all__ = ["PipelineWorkspace", "pipeline_workspace", "pipelined_steps"]
 
@@ -176,16 +175,14 @@ def _wait_for_chunk(X, y, order, batch_size, first_batch, stop_batch, chunk, pip
 
 
 @jit()
-def _consume(  # type: ignore[no-untyped-def]
-    X, y, params, n_params, loss, delta,
-    state, hyper, n_decay, schedule, base_lr,
-    order, batch_size, first_batch, stop_batch,
-    step0, epoch, n_epochs, grad_out, pipeline,
-):  # fmt: skip
+def _consume(problem, params, rule, rate, steps, stop_batch, grad_out, pipeline):  # type: ignore[no-untyped-def]
     """The consumer: the steps of :func:`~fastgd.kernels.run_steps`, reading each batch from the ring.
 
     Returns ``(steps_done, last_lr, diverged)``.
     """
+    X, y, loss, delta = problem
+    state, hyper, n_params, n_decay = rule
+    order, batch_size, epoch, first_batch, _, step0 = steps
     rows, targets, identity, flags, _ = pipeline
     n_slots, chunk_rows = rows.shape[0], rows.shape[1]
     per_chunk = chunk_rows // batch_size
@@ -193,7 +190,7 @@ def _consume(  # type: ignore[no-untyped-def]
     coef = params[:n_features]
     train = params[:n_params]
     grad = grad_out[:n_params]
-    lr = base_lr
+    lr = rate.base_lr
     for chunk in range(_n_chunks(batch_size, first_batch, stop_batch, chunk_rows)):
         _wait_for_chunk(X, y, order, batch_size, first_batch, stop_batch, chunk, pipeline)
         slot_rows = rows[chunk % n_slots]
@@ -202,7 +199,7 @@ def _consume(  # type: ignore[no-untyped-def]
         first_row = chunk_first * batch_size
         for k in range(chunk_first, min(chunk_first + per_chunk, stop_batch)):
             step = step0 + (k - first_batch) + 1
-            lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
+            lr = step_learning_rate(rate, step, epoch)
             if batch_size == 1 and is_plain_sgd(hyper):  # run_steps' fused per-sample loop
                 if not _plain_sgd_sample(slot_rows, slot_targets, params, n_params, loss, delta, k - first_row, lr):
                     atomic_store(flags, _STOP, 1)
@@ -222,35 +219,76 @@ def _consume(  # type: ignore[no-untyped-def]
     return stop_batch - first_batch, lr, False
 
 
-@jit(parallel=True)
-def pipelined_steps(  # type: ignore[no-untyped-def]
-    X, y, params, n_params, loss, delta,
-    state, hyper, n_decay, schedule, base_lr,
-    order, batch_size, first_batch, max_batches,
-    step0, epoch, n_epochs, grad_out, pipeline, two_threads,
-):  # fmt: skip
+@jit()
+def pipelined_steps(problem, params, rule, rate, steps, grad_out, pipeline, two_threads):  # type: ignore[no-untyped-def]
     """:func:`~fastgd.kernels.run_steps` for shuffled mini-batches, with rows gathered on a second thread.
 
-    Arguments as in ``run_steps`` (``order`` a permutation, ``batch_size >= 1``),
-    except ``pipeline``, a :class:`PipelineWorkspace` for this ``batch_size``
-    (**overwritten**), and ``two_threads``: whether the caller has at least two
-    Numba threads (``numba.get_num_threads() >= 2``; reading it here would make
-    the kernel uncachable); if not, the consumer runs alone.  Returns
+    Arguments as in ``run_steps`` (``steps.order`` a permutation,
+    ``steps.batch_size >= 1``), except ``pipeline``, a
+    :class:`PipelineWorkspace` for this batch size (**overwritten**), and
+    ``two_threads``: whether the caller has at least two Numba threads
+    (``numba.get_num_threads() >= 2``; reading it here would make the kernel
+    uncachable); if not, the consumer runs alone.  Returns
     ``(steps_done, last_lr, diverged)``.
     """
-    outcome = pipeline.outcome
-    stop_batch = min((X.shape[0] + batch_size - 1) // batch_size, first_batch + max_batches)
-    _reset_flags(pipeline.flags)  # a call, not an array expression: it stays ahead of the loop
+    batch_size, first_batch, max_batches = steps.batch_size, steps.first_batch, steps.max_batches
+    stop_batch = min((problem.X.shape[0] + batch_size - 1) // batch_size, first_batch + max_batches)
+    _reset_flags(pipeline.flags)
     if not two_threads:
-        return _consume(
-            X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
-            order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline,
-        )  # fmt: skip
+        return _consume(problem, params, rule, rate, steps, stop_batch, grad_out, pipeline)
+    fields = _Fields(
+        problem.X, problem.y, problem.delta, params, grad_out, steps.order,
+        rule.n_params, rule.n_decay, rate.base_lr, rate.n_epochs,
+        batch_size, steps.epoch, first_batch, max_batches, steps.step0, stop_batch,
+    )  # fmt: skip
+    return _both_roles(fields, problem.loss, rule.state, rule.hyper, rate.schedule, pipeline)
+
+
+class _Fields(NamedTuple):
+    """The arrays and numbers of ``pipelined_steps``' arguments, flat (see :func:`_both_roles`)."""
+
+    X: Any
+    y: Any
+    delta: Any
+    params: Any
+    grad_out: Any
+    order: Any
+    n_params: int
+    n_decay: int
+    base_lr: float
+    n_epochs: int
+    batch_size: int
+    epoch: int
+    first_batch: int
+    max_batches: int
+    step0: int
+    stop_batch: int
+
+
+@jit(parallel=True)
+def _both_roles(fields, loss, state, hyper, schedule, pipeline):  # type: ignore[no-untyped-def]
+    """Run the consumer and the gatherer as the two iterations of one parallel loop.
+
+    Numba hands a parallel loop's body only arguments it can flatten one level:
+    a NamedTuple of arrays and numbers (``fields``, ``state``, ``hyper``,
+    ``schedule``, ``pipeline``) or an empty one (``loss``), not the nested
+    bundles ``run_steps`` takes.  So they travel flat and are rebuilt inside
+    the body.  Returns ``(steps_done, last_lr, diverged)``.
+    """
+    outcome = pipeline.outcome
     for task in numba.prange(2):
+        f = fields
         consumed, done, lr, failed = _take_a_role(
-            X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
-            order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline, task,
-        )  # fmt: skip
+            Problem(f.X, f.y, loss, f.delta),
+            f.params,
+            UpdateRule(state, hyper, f.n_params, f.n_decay),
+            LearningRate(schedule, f.base_lr, f.n_epochs),
+            StepRange(f.order, f.batch_size, f.epoch, f.first_batch, f.max_batches, f.step0),
+            f.stop_batch,
+            f.grad_out,
+            pipeline,
+            task,
+        )
         # Written here, in the loop body, so that Numba sees the loop writes ``outcome``
         # and cannot move the reads below ahead of it.
         if consumed:
@@ -261,12 +299,7 @@ def pipelined_steps(  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _take_a_role(  # type: ignore[no-untyped-def]
-    X, y, params, n_params, loss, delta,
-    state, hyper, n_decay, schedule, base_lr,
-    order, batch_size, first_batch, stop_batch,
-    step0, epoch, n_epochs, grad_out, pipeline, task,
-):  # fmt: skip
+def _take_a_role(problem, params, rule, rate, steps, stop_batch, grad_out, pipeline, task):  # type: ignore[no-untyped-def]
     """The first thread to arrive consumes, the second gathers.
 
     Returns ``(consumed, steps_done, last_lr, diverged)``; ``consumed`` says
@@ -275,10 +308,8 @@ def _take_a_role(  # type: ignore[no-untyped-def]
     that the call depends on the loop index and Numba keeps it inside the loop.
     """
     if atomic_cas(pipeline.flags, _ROLE, 0, 1):
-        done, lr, failed = _consume(
-            X, y, params, n_params, loss, delta, state, hyper, n_decay, schedule, base_lr,
-            order, batch_size, first_batch, stop_batch, step0, epoch, n_epochs, grad_out, pipeline,
-        )  # fmt: skip
+        done, lr, failed = _consume(problem, params, rule, rate, steps, stop_batch, grad_out, pipeline)
         return True, done, lr, failed
-    _gather_ahead(X, y, order, batch_size, first_batch, stop_batch, pipeline)
-    return False, 0, base_lr, False
+    X, y, _, _ = problem
+    _gather_ahead(X, y, steps.order, steps.batch_size, steps.first_batch, stop_batch, pipeline)
+    return False, 0, rate.base_lr, False

@@ -77,12 +77,13 @@ def huber(r: Any, delta: Any) -> Any:
     At ``|r| == delta`` both branches agree.
     """
     a = abs(r)
-    if a <= delta:
-        r64 = np.float64(r)
-        return 0.5 * r64 * r64, r
-    d64 = np.float64(delta)
-    # ``a > delta`` or NaN: NaN propagates through sign().
-    return d64 * (np.float64(a) - 0.5 * d64), delta * np.sign(r)
+    inside = a <= delta  # False for NaN: NaN propagates through sign()
+    r64, d64 = np.float64(r), np.float64(delta)
+    # Both branches are cheap: written as selects, they compile without a jump
+    # (the quadratic/linear choice is unpredictable on noisy data).
+    value = 0.5 * r64 * r64 if inside else d64 * (np.float64(a) - 0.5 * d64)
+    slope = r if inside else delta * np.sign(r)
+    return value, slope
 
 
 class L2Loss(NamedTuple):

@@ -21,21 +21,76 @@ means full batch: one step per epoch with the parallel, fixed-block kernel
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from .._jit import jit
 from .._rng import counter_bits
-from ..schedules import learning_rate
 from .gradients import _residual, full_loss_grad, rows_loss_grad, slice_loss_grad
 from .losses import pointwise
 from .optim import apply_update, is_plain_sgd
+from .schedules import learning_rate
 
-__all__ = ["STATUS_DIVERGED", "STATUS_OK", "n_batches", "permutation_into", "run_steps"]
+__all__ = [
+    "STATUS_DIVERGED",
+    "STATUS_OK",
+    "LearningRate",
+    "Problem",
+    "StepRange",
+    "UpdateRule",
+    "n_batches",
+    "permutation_into",
+    "run_steps",
+]
 
 #: :func:`run_steps` finished the requested steps.
 STATUS_OK = 0
 #: :func:`run_steps` stopped at a non-finite batch loss.
 STATUS_DIVERGED = 1
+
+
+# The training loop's arguments, bundled.  Numba types a NamedTuple by its class
+# and its fields' types, so these cost nothing at run time and the on-disk cache
+# still hits; integer fields are always int64 (Python ``int``) so that one
+# compiled loop serves every call.
+
+
+class Problem(NamedTuple):
+    """The data and the loss a training loop minimises."""
+
+    X: Any  #: ndarray (n, d), float32 or float64, C-contiguous
+    y: Any  #: ndarray (n,), same dtype
+    loss: Any  #: loss object (``LOSSES[name]``) or ``@njit`` loss function
+    delta: Any  #: Huber threshold, a scalar of the data's dtype
+
+
+class UpdateRule(NamedTuple):
+    """The optimizer: its state (updated in place), hyper-parameters and which parameters it touches."""
+
+    state: Any  #: ``*State`` NamedTuple, **updated in place**
+    hyper: Any  #: ``*Hyper`` NamedTuple (its class chooses the rule)
+    n_params: int  #: ``d + 1`` to train the intercept, ``d`` to keep it fixed
+    n_decay: int  #: weight decay applies to ``params[:n_decay]``
+
+
+class LearningRate(NamedTuple):
+    """The learning-rate schedule of a run (see :mod:`fastgd.kernels.schedules`)."""
+
+    schedule: Any  #: the schedule's ``params()`` tuple ``(kind, constant)``
+    base_lr: float  #: the base rate
+    n_epochs: int  #: the run's planned epochs (per-epoch schedules read it)
+
+
+class StepRange(NamedTuple):
+    """Which steps of which epoch to run, and how batches are cut."""
+
+    order: Any  #: ndarray of int64: the epoch's row order, or length 0 for the identity
+    batch_size: int  #: rows per batch, or 0 for full batch
+    epoch: int  #: 0-based epoch
+    first_batch: int  #: batch index to start at
+    max_batches: int  #: the most steps to take
+    step0: int  #: steps taken before this call (steps are numbered from 1)
 
 
 @jit()
@@ -66,39 +121,29 @@ def permutation_into(order, key):  # type: ignore[no-untyped-def]
 
 
 @jit()
-def run_steps(  # type: ignore[no-untyped-def]
-    X, y, params, n_params, loss, delta,
-    state, hyper, n_decay, schedule, base_lr,
-    order, batch_size, first_batch, max_batches,
-    step0, epoch, n_epochs, grad_out, workspace,
-):
-    """Run up to ``max_batches`` optimizer steps of one epoch, starting at batch ``first_batch``.
+def run_steps(problem, params, rule, rate, steps, grad_out, workspace):  # type: ignore[no-untyped-def]
+    """Run up to ``steps.max_batches`` optimizer steps of one epoch, starting at batch ``steps.first_batch``.
 
     Parameters
     ----------
-    X, y : ndarray
-        Data, ``(n, d)`` and ``(n,)``, one float dtype.
+    problem : Problem
+        ``(X, y, loss, delta)``: data ``(n, d)`` and ``(n,)`` of one float
+        dtype, loss object and Huber threshold (data dtype).
     params : ndarray, shape (d + 1,)
         ``[coef..., intercept]``, **updated in place**.
-    n_params : int
-        ``d + 1`` to train the intercept, ``d`` to keep it fixed.
-    loss, delta
-        Loss object (``LOSSES[name]``) and Huber threshold (data dtype).
-    state, hyper, n_decay
-        Optimizer state (**updated in place**), hyper-parameters, and the
-        number of leading parameters weight decay applies to.
-    schedule, base_lr
-        Schedule parameters (see :mod:`fastgd.schedules`) and base rate.
-    order : ndarray of int64
-        The epoch's row order, or length 0 for the identity.
-    batch_size : int
-        Rows per batch, or 0 for full batch.
-    first_batch, max_batches : int
-        Batch index to start at and the most steps to take.
-    step0 : int
-        Steps taken before this call (steps are numbered from 1).
-    epoch, n_epochs : int
-        0-based epoch and the run's epochs (for the schedule).
+    rule : UpdateRule
+        ``(state, hyper, n_params, n_decay)``: optimizer state (**updated in
+        place**), hyper-parameters, the number of leading parameters trained
+        (``d + 1``, or ``d`` to keep the intercept fixed) and the number weight
+        decay applies to.
+    rate : LearningRate
+        ``(schedule, base_lr, n_epochs)``: schedule parameters (see
+        :mod:`fastgd.schedules`), base rate and the run's epochs.
+    steps : StepRange
+        ``(order, batch_size, epoch, first_batch, max_batches, step0)``: the
+        epoch's row order (length 0 for the identity), rows per batch (0 for
+        full batch), the 0-based epoch, the batch to start at, the most steps
+        to take and the steps taken before this call (steps are numbered from 1).
     grad_out : ndarray, shape (d + 1,)
         Scratch for the gradient, **overwritten**.
     workspace : tuple
@@ -114,20 +159,20 @@ def run_steps(  # type: ignore[no-untyped-def]
         :data:`STATUS_OK`, or :data:`STATUS_DIVERGED` if a batch loss was not
         finite (that step's update is not applied).
     """
+    X, y, loss, delta = problem
+    state, hyper, n_params, n_decay = rule
+    order, batch_size, epoch, first_batch, max_batches, step0 = steps
     n_samples, n_features = X.shape
     stop_batch = min(n_batches(n_samples, batch_size), first_batch + max_batches)
     if batch_size == 1 and is_plain_sgd(hyper):
-        return _plain_sgd_steps(
-            X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch,
-            n_epochs,
-        )  # fmt: skip
+        return _plain_sgd_steps(problem, params, n_params, rate, steps, stop_batch)
     coef = params[:n_features]
     train = params[:n_params]
     grad = grad_out[:n_params]
-    lr = base_lr
+    lr = rate.base_lr
     for k in range(first_batch, stop_batch):
         step = step0 + (k - first_batch) + 1
-        lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
+        lr = step_learning_rate(rate, step, epoch)
         intercept = params[n_features]
         if batch_size == 0:
             value = full_loss_grad(X, y, coef, intercept, loss, delta, grad_out, workspace)
@@ -144,10 +189,14 @@ def run_steps(  # type: ignore[no-untyped-def]
     return stop_batch - first_batch, lr, STATUS_OK
 
 
+@jit(inline="always")
+def step_learning_rate(rate, step, epoch):  # type: ignore[no-untyped-def]
+    """The rate of 1-based ``step`` (in 0-based ``epoch``) under ``rate`` (a :class:`LearningRate`)."""
+    return learning_rate(rate.schedule, rate.base_lr, step - 1, epoch, rate.n_epochs)
+
+
 @jit()
-def _plain_sgd_steps(  # type: ignore[no-untyped-def]
-    X, y, params, n_params, loss, delta, schedule, base_lr, order, first_batch, stop_batch, step0, epoch, n_epochs
-):
+def _plain_sgd_steps(problem, params, n_params, rate, steps, stop_batch):  # type: ignore[no-untyped-def]
     """Per-sample plain SGD with the gradient and the update fused in one pass over the row.
 
     The same arithmetic as the generic path (``g_j = slope * x_j`` then
@@ -155,10 +204,12 @@ def _plain_sgd_steps(  # type: ignore[no-untyped-def]
     sample the gradient is only a scaled copy of the row, and writing it out
     and reading it back costs as much as the step itself.
     """
-    lr = base_lr
+    X, y, loss, delta = problem
+    order, _, epoch, first_batch, _, step0 = steps
+    lr = rate.base_lr
     for k in range(first_batch, stop_batch):
         step = step0 + (k - first_batch) + 1
-        lr = learning_rate(schedule, base_lr, step - 1, epoch, n_epochs)
+        lr = step_learning_rate(rate, step, epoch)
         i = k if order.shape[0] == 0 else order[k]
         if not _plain_sgd_sample(X, y, params, n_params, loss, delta, i, lr):
             return k - first_batch, lr, STATUS_DIVERGED
