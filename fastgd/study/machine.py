@@ -1,11 +1,10 @@
 """The machine a study runs on: CPU, versions, and a memory-bandwidth read probe.
 
-The probe sums a buffer of ``probe_mbytes`` (512 MiB by default, far larger
-than any cache) with a parallel, vectorised Numba reduction on Numba's current
-threads (all of them unless the caller set fewer), and reports the median of a few timed reads in GB/s (1e9 bytes/s).
-Every epoch's "GB/s of X read" is divided by it to give the
-``bandwidth_fraction`` of a run: how close a streaming pass comes to what the
-memory system delivers.
+The probe times :func:`fastgd.kernels.stream_read` -- one vectorised,
+parallel read of an ``X`` of ``probe_mbytes`` (far larger than any cache), the
+floor the benchmark suite measures every kernel against -- and reports the
+median of a few reads in GB/s (1e9 bytes/s).  The report divides each epoch's
+GB/s of ``X`` by it: how close a pass over the data comes to a bare read.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from .._jit import jit
+from ..kernels import n_row_blocks, stream_read
 
 __all__ = [
     "thread_limits",
@@ -37,45 +36,39 @@ __all__ = [
 ]
 
 
-@jit(parallel=True)
-def _parallel_read_sum(buffer):  # type: ignore[no-untyped-def]
-    """Sum of ``buffer``, read once: a ``prange`` reduction that Numba splits over its threads.
+def measure_read_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5, n_features: int = 100) -> float:
+    """Streaming-read bandwidth in GB/s (1e9 bytes/s): the median of ``repeats`` reads of an ``X``.
 
-    Written as the plain reduction on purpose: it vectorises (about 27 GB/s
-    from one core here), whereas a hand-blocked loop with a ``min()`` bound did
-    not (about 5 GB/s) and would understate the machine.
-    """
-    total = 0.0
-    for i in numba.prange(buffer.shape[0]):
-        total += buffer[i]
-    return total
-
-
-def measure_read_bandwidth(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
-    """Memory read bandwidth in GB/s (1e9 bytes per second), median of ``repeats`` reads.
+    The read is :func:`fastgd.kernels.stream_read`, the floor the benchmark
+    suite measures every kernel against: one vectorised, parallel pass over a
+    float64 ``X`` of ``n_features`` columns and ``n_bytes`` in all, on Numba's
+    current threads.
 
     Parameters
     ----------
-    n_bytes : int, default 512 MiB
-        Size of the buffer read; keep it well above the last-level cache.
+    n_bytes : int, default 256 MiB
+        Size of ``X``; keep it well above the last-level cache.
     repeats : int, default 5
-        Timed reads (after one untimed read that also compiles the probe).
+        Timed reads (after one untimed read that also compiles the kernel and
+        faults the pages in).
+    n_features : int, default 100
 
     Returns
     -------
     float
-        ``n_bytes / median(read time) / 1e9``.
+        ``X.nbytes / median(read time) / 1e9``.
     """
-    buffer = np.ones(max(1, n_bytes // 8))
-    expected = float(buffer.shape[0])
-    if _parallel_read_sum(buffer) != expected:  # warm-up: compile, fault the pages in
-        raise RuntimeError("memory bandwidth probe returned a wrong sum")
+    n_samples = max(1, n_bytes // (8 * n_features))
+    X = np.ones((n_samples, n_features))
+    block_sums = np.empty(n_row_blocks(n_samples))
+    if stream_read(X, block_sums) != X.size:  # warm-up: compile, fault the pages in
+        raise RuntimeError("the memory bandwidth probe returned a wrong sum")
     times = []
     for _ in range(max(1, repeats)):
         start = time.perf_counter()
-        _parallel_read_sum(buffer)
+        stream_read(X, block_sums)
         times.append(time.perf_counter() - start)
-    return buffer.nbytes / statistics.median(times) / 1e9
+    return X.nbytes / statistics.median(times) / 1e9
 
 
 def cpu_model() -> str:
