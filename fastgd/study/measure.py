@@ -7,6 +7,9 @@ Timing discipline (benchopt's):
   is reported as ``compile_s``;
 * fastgd records ``time_s`` itself (:func:`fastgd.fit`'s history excludes
   loss evaluation and compilation);
+* ``distributed`` runs :func:`fastgd.distributed.fit` on a local Dask cluster
+  of ``threads`` single-threaded workers, started once for the study; its
+  history times only the training rounds, as ``fit``'s does;
 * a peer's epoch is timed with :func:`time.perf_counter` around
   ``run_epoch(epoch)`` only, which includes the epoch's row permutation; the
   parameter copy and the full-data objective are computed outside it.
@@ -32,7 +35,7 @@ from .cases import Case
 from .optimum import Optimum
 from .peers import make_peer
 
-__all__ = ["POINT_COLUMNS", "WARMUP_ROWS", "run_case"]
+__all__ = ["POINT_COLUMNS", "WARMUP_ROWS", "close_clusters", "run_case"]
 
 #: Rows of the slice the warm-up runs on (at least twice the batch size).
 WARMUP_ROWS = 256
@@ -61,10 +64,43 @@ def _run_fastgd(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], 
     X_warm, y_warm, warm_batch = _warmup_slice(case, X, y)
     warm = _fit(case, X_warm, y_warm, warm_batch, 1)
     result = _fit(case, X, y, case.batch_size, case.epochs)
-    history = result.history
-    columns = ("epoch", "step", "samples_seen", "time_s", "loss")
-    points = list(zip(*(history[column] for column in columns), strict=True))
-    return points, float(warm.compile_s) + float(result.compile_s), "" if not result.diverged else result.stop_reason
+    compile_s = float(warm.compile_s) + float(result.compile_s)
+    return _history_points(result.history), compile_s, result.stop_reason if result.diverged else ""
+
+
+_CLUSTERS: dict[int, Any] = {}
+
+
+def _cluster(n_workers: int) -> Any:
+    """The study's Dask cluster of ``n_workers`` single-threaded workers, started on first use."""
+    if n_workers not in _CLUSTERS:
+        from ..distributed import local_cluster
+
+        _CLUSTERS[n_workers] = local_cluster(n_workers)
+    return _CLUSTERS[n_workers]
+
+
+def close_clusters() -> None:
+    """Shut down the clusters the distributed backend started (the runner calls it at the end)."""
+    while _CLUSTERS:
+        _CLUSTERS.popitem()[1].close()
+
+
+def _run_distributed(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], float, str]:
+    """``fastgd.distributed.fit`` on a local cluster of ``case.threads`` workers (full batch or local SGD)."""
+    from ..distributed import fit as distributed_fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        result = distributed_fit(
+            X, y, loss=case.loss, optimizer=case.build_optimizer(), batch_size=case.batch_size, epochs=case.epochs,
+            seed=case.fit_seed, lr_schedule=case.build_schedule(), delta=case.delta, client=_cluster(case.threads),
+        )  # fmt: skip
+    return _history_points(result.history), float(result.compile_s), result.stop_reason if result.diverged else ""
+
+
+def _history_points(history: pd.DataFrame) -> list[tuple]:
+    return list(zip(*(history[column] for column in ("epoch", "step", "samples_seen", "time_s", "loss")), strict=True))
 
 
 def _objective(case: Case, X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, decay: float) -> float:
@@ -123,7 +159,7 @@ def run_case(case: Case, X: np.ndarray, y: np.ndarray, optimum: Optimum) -> pd.D
         The certified optimum of the case's (dataset, loss), carried into the
         ``f_star``, ``f_star_kind`` and ``suboptimality`` columns.
     """
-    run = _run_fastgd if case.backend == "fastgd" else _run_peer
+    run = {"fastgd": _run_fastgd, "distributed": _run_distributed}.get(case.backend, _run_peer)
     points, compile_s, diverged_reason = run(case, X, y)
     frame = pd.DataFrame(points, columns=list(POINT_COLUMNS))
     for key, value in case.columns().items():

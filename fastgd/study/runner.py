@@ -34,7 +34,7 @@ from .. import make_regression
 from .cases import Case, backend_applies, missing_backend_note, optimizer_params
 from .config import DatasetSpec, MethodSpec, Study, StudyConfigError
 from .machine import cpu_count, machine_info, measure_read_bandwidth, thread_limits
-from .measure import run_case
+from .measure import close_clusters, run_case
 from .optimum import Optimum, certified_optimum
 from .select import select_winners
 from .store import ResultsStore
@@ -289,6 +289,7 @@ def run_study(
         except _Stop:
             pass
         finally:
+            close_clusters()
             outcome.elapsed_s = time.perf_counter() - started
             info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s}
             info["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
