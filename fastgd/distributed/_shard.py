@@ -69,6 +69,10 @@ class Shard:
 
         return socket.gethostname(), os.getpid(), get_worker().address
 
+    def ping(self, params: np.ndarray) -> np.ndarray:
+        """Take the parameters and return them: a round with no work (the overhead benchmark)."""
+        return self._load(params)
+
     def warm(self) -> float:
         """Compile (or load from the on-disk cache) the full-batch kernels on a few rows; return seconds."""
         start = time.perf_counter()

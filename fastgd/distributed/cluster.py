@@ -58,7 +58,7 @@ def local_cluster(n_workers: int | None = None, numba_threads: int | None = None
     threads = max(1, cpus // n_workers) if numba_threads is None else int(numba_threads)
     warm_cache()
     env = {**kwargs.pop("env", {}), "NUMBA_NUM_THREADS": str(threads)}
-    options = {"dashboard_address": None, "silence_logs": logging.ERROR, **kwargs}
+    options = {"dashboard_address": ":0", "silence_logs": logging.ERROR, **kwargs}
     return Client(n_workers=n_workers, threads_per_worker=1, processes=True, env=env, **options)
 
 
