@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import kernels
 from .._rng import stream_key
-from .._validation import check_int, check_positive_scalar
+from .._validation import as_float_vector, check_finite_scalar, check_int, check_positive_scalar
 from ..fit import FitResult, fit_trainer
 from ..schedules import resolve_schedule
 from ..trainer import STATUS_DIVERGED, STATUS_OK, Trainer, _check_optimizer
@@ -65,11 +65,8 @@ class _ClusterTrainer(Trainer):
         self.n_train = n_features + 1 if fit_intercept else n_features
         params = np.zeros(n_features + 1, dtype=dtype)
         if settings.get("coef_init") is not None:
-            coef = np.asarray(settings["coef_init"], dtype=dtype)
-            if coef.shape != (n_features,) or not np.isfinite(coef).all():
-                raise ValueError(f"coef_init must be a finite vector of length n_features={n_features}")
-            params[:n_features] = coef
-        params[n_features] = dtype.type(settings.get("intercept_init", 0.0))
+            params[:n_features] = as_float_vector(settings["coef_init"], n_features, dtype, "coef_init", "n_features")
+        params[n_features] = check_finite_scalar(settings.get("intercept_init", 0.0), "intercept_init")
         self.block_losses = np.empty(group.n_blocks, dtype=np.float64)
         self.params = params
         self.state = self.optimizer.init(self.n_train, dtype)
