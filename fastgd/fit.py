@@ -50,7 +50,7 @@ from ._validation import (
 from .kernels import full_loss_grad, gradient_workspace
 from .trainer import STATUS_DIVERGED, Trainer
 
-__all__ = ["DivergenceWarning", "FitResult", "fit"]
+__all__ = ["DivergenceWarning", "FitResult", "fit", "fit_trainer"]
 
 #: A loss above this multiple of the initial loss counts as divergence.
 DIVERGENCE_FACTOR = 1e10
@@ -184,11 +184,7 @@ def fit(
     >>> bool(abs(result.coef - data.coef).max() < 0.02)
     True
     """
-    if record_every is not None:
-        record_every = check_int(record_every, "record_every", 1)
-    n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
-    if tol is not None and check_finite_scalar(tol, "tol") < 0:
-        raise ValueError(f"tol must be >= 0 or None, got {tol}")
+    record_every, tol, n_iter_no_change = _check_stopping(record_every, tol, n_iter_no_change)
     seed = check_seed(seed, "seed")
     X = as_float_matrix(X, "X")  # a read-only view of float input; the Trainer takes it as it is
     if loss == "huber":
@@ -227,6 +223,35 @@ def _check_start(trainer: Trainer) -> None:
         f"square overflows {dtype} (loss {value:.3g}, largest gradient entry {largest:.3g}); check the scale of "
         "X, y and coef_init (standardise the features, e.g. with sklearn.preprocessing.StandardScaler)"
     )
+
+
+def fit_trainer(
+    trainer: Trainer, *, record_every: int | None = None, tol: float | None = None, n_iter_no_change: int = 5
+) -> FitResult:
+    """Run :func:`fit`'s recording, stopping and divergence rules on a constructed trainer.
+
+    The hook for back ends whose data live elsewhere (:mod:`fastgd.distributed`):
+    ``trainer`` is a :class:`~fastgd.trainer.Trainer`, or a subclass that
+    overrides :meth:`~fastgd.trainer.Trainer.steps`,
+    :meth:`~fastgd.trainer.Trainer.shuffle_epoch` and
+    :meth:`~fastgd.trainer.Trainer.objective` and sets the attributes they
+    read.  The other arguments are :func:`fit`'s.
+
+    Returns
+    -------
+    FitResult
+    """
+    record_every, tol, n_iter_no_change = _check_stopping(record_every, tol, n_iter_no_change)
+    return _train(trainer, _Recorder(trainer), record_every, tol, n_iter_no_change)
+
+
+def _check_stopping(record_every: Any, tol: Any, n_iter_no_change: Any) -> tuple[int | None, float | None, int]:
+    if record_every is not None:
+        record_every = check_int(record_every, "record_every", 1)
+    n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change", 1)
+    if tol is not None and check_finite_scalar(tol, "tol") < 0:
+        raise ValueError(f"tol must be >= 0 or None, got {tol}")
+    return record_every, tol, n_iter_no_change
 
 
 class _Recorder:
