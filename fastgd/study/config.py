@@ -296,15 +296,19 @@ _STOCHASTIC = ("constant", "cosine")
 PRESETS: dict[str, Study] = {
     "tiny": Study(
         name="tiny",
-        datasets=(DatasetSpec(n_samples=600, n_features=5, outliers=0.05),),
-        methods=(MethodSpec(name="batch", epochs=8), *(MethodSpec(name=m) for m in METHODS[1:])),
+        datasets=(DatasetSpec(n_samples=400, n_features=4, outliers=0.05),),
+        methods=(
+            MethodSpec(name="batch", epochs=8),
+            MethodSpec(name="sgd", schedules=_STOCHASTIC),  # one decaying schedule keeps the test-sized study short
+            MethodSpec(name="minibatch"),
+            MethodSpec(name="adam"),
+        ),
         repetitions=2,
         epochs=3,
-        schedules=_STOCHASTIC,
         lr_grid=LrGrid(points=3, max_widen=1),
         probe_mbytes=16,
         settle_s=0.0,
-        timing=TimingSpec(dataset=DatasetSpec(n_samples=2_000, n_features=5), epochs=2, repetitions=2),
+        timing=TimingSpec(dataset=DatasetSpec(n_samples=1_000, n_features=4), epochs=2, repetitions=2),
     ),
     "quick": Study(
         name="quick",
