@@ -284,8 +284,14 @@ def slice_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out): 
     For mini-batches taken in order.  ``grad_out`` (shape ``(d + 1,)``) is
     **overwritten** with the mean gradient; returns the mean loss (float64).
     Allocates nothing.  ``stop > start`` is assumed.
+
+    One row at a time: for batches of a few dozen rows this measured faster
+    than the four-row steps of the full-batch kernel (which also need
+    ``grad_out`` zeroed first).
     """
-    total = _block_sums(X, y, coef, intercept, loss, delta, start, stop, grad_out)
+    total = _write_row(X, y, coef, intercept, loss, delta, start, grad_out)
+    for i in range(start + 1, stop):
+        total += _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out)
     count = stop - start
     _scale_to_mean(grad_out, count)
     return total / count
