@@ -72,7 +72,17 @@ _CLUSTERS: dict[int, Any] = {}
 
 
 def _cluster(n_workers: int) -> Any:
-    """The study's Dask cluster of ``n_workers`` single-threaded workers, started on first use."""
+    """The distributed backend's Dask client: the process's default one, else a local cluster started once.
+
+    A caller that started a cluster (a user, or a test session) has its client used as it is; otherwise a
+    local cluster of ``n_workers`` single-threaded workers is started on first use.
+    """
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client yet
+        pass
     if n_workers not in _CLUSTERS:
         from ..distributed import local_cluster
 
