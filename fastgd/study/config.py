@@ -319,7 +319,7 @@ PRESETS: dict[str, Study] = {
         epochs=8,
         schedules=_STOCHASTIC,
         timing=TimingSpec(
-            dataset=DatasetSpec(n_samples=400_000, n_features=100, outliers=0.02), threads=(1, 2), epochs=3
+            dataset=DatasetSpec(n_samples=400_000, n_features=100, outliers=0.02), threads=(1, 2), epochs=2
         ),
     ),
     "full": Study(
