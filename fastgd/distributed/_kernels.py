@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import kernels
 from .._jit import jit
+from ..kernels.gradients import _combine_blocks  # the single-machine reduction itself: same loops, same order
 from ..schedules import learning_rate
 
 __all__ = ["apply_update", "chunk_grad_blocks", "chunk_loss_blocks", "combine_blocks", "mean_loss", "step_lr"]
@@ -47,24 +48,9 @@ def chunk_loss_blocks(
     kernels.full_loss(X, y, params[:d], params[d], loss, delta, block_losses)
 
 
-@jit()
-def _combine(block_grads, block_losses, n_samples, grad_out):  # type: ignore[no-untyped-def]
-    # The same loops, in the same order, as the single-machine kernel's final reduction.
-    n_out = grad_out.shape[0]
-    total = 0.0
-    for j in range(n_out):
-        acc = 0.0
-        for b in range(block_grads.shape[0]):
-            acc += block_grads[b, j]
-        grad_out[j] = acc / n_samples
-    for b in range(block_losses.shape[0]):
-        total += block_losses[b]
-    return total / n_samples
-
-
 def combine_blocks(block_grads: np.ndarray, block_losses: np.ndarray, n_samples: int, grad_out: np.ndarray) -> float:
     """Mean gradient into ``grad_out`` and mean loss from all blocks' partials, added in block order."""
-    return float(_combine(block_grads, block_losses, n_samples, grad_out))
+    return float(_combine_blocks(block_grads, block_losses, n_samples, grad_out))
 
 
 @jit()
