@@ -24,6 +24,8 @@ import dask.array as da  # noqa: E402
 import fastgd  # noqa: E402
 import fastgd.distributed as fd  # noqa: E402
 from fastgd.distributed import training as dfit  # noqa: E402
+from fastgd.distributed._group import ShardGroup  # noqa: E402
+from fastgd.distributed.cluster import usable_cpus  # noqa: E402
 from fastgd.kernels import ROW_BLOCK  # noqa: E402
 
 N_WORKERS = 2
@@ -60,6 +62,14 @@ def assert_same_fit(ref: fastgd.FitResult, res: fastgd.FitResult) -> None:
     for column in ("epoch", "step", "samples_seen", "lr"):
         np.testing.assert_array_equal(res.history[column], ref.history[column])
     np.testing.assert_allclose(res.history["loss"], ref.history["loss"], rtol=1e-12)
+
+
+def test_workers_run_kernels_on_their_share_of_the_cores(cluster):
+    """NUMBA_NUM_THREADS reaches the Nanny's workers late (after Numba's import): the actors apply it."""
+    data = fd.make_regression(2 * ROW_BLOCK, 2, seed=0, chunk_rows=ROW_BLOCK)
+    group = ShardGroup(cluster, data.X, data.y, "l2", 1.0)
+    assert group.call("threads") == [max(1, usable_cpus() // N_WORKERS)] * N_WORKERS
+    group.close()
 
 
 def test_import_fastgd_does_not_import_dask():

@@ -94,15 +94,20 @@ class ShardGroup:
         by_worker: dict[str, list[int]] = {}
         for i, future in enumerate(xs):
             by_worker.setdefault(who[future.key], []).append(i)
-        members = []
-        for address, chunks in sorted(by_worker.items(), key=lambda item: item[1][0]):
-            future = self.client.submit(
-                Shard, [xs[i] for i in chunks], [ys[i] for i in chunks], [self.first_blocks[i] for i in chunks],
-                self.loss, self.delta, actor=True, workers=[address], allow_other_workers=False, pure=False,
-            )  # fmt: skip
-            members.append(_Member(address, future.result(), chunks, [self.row_spans[i] for i in chunks]))
-        self.members = members
+        placed = sorted(by_worker.items(), key=lambda item: item[1][0])
+        # Every actor is started before any is waited for: one round trip, not one per worker.
+        futures = [self._submit_shard(address, chunks, xs, ys) for address, chunks in placed]
+        self.members = [
+            _Member(address, future.result(), chunks, [self.row_spans[i] for i in chunks])
+            for (address, chunks), future in zip(placed, futures, strict=True)
+        ]
         self.warm_s = self.call("warm")
+
+    def _submit_shard(self, address: str, chunks: list[int], xs: list[Any], ys: list[Any]) -> Any:
+        return self.client.submit(
+            Shard, [xs[i] for i in chunks], [ys[i] for i in chunks], [self.first_blocks[i] for i in chunks],
+            self.loss, self.delta, actor=True, workers=[address], allow_other_workers=False, pure=False,
+        )  # fmt: skip
 
     def _who_has(self, futures: list[Any], timeout: float = 120.0) -> dict[str, str]:
         """Key -> the one worker holding it, once every chunk is in memory on a live worker."""
