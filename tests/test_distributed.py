@@ -20,6 +20,7 @@ pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
 import dask.array as da  # noqa: E402
+from distributed import futures_of  # noqa: E402
 
 import fastgd  # noqa: E402
 import fastgd.distributed as fd  # noqa: E402
@@ -116,6 +117,14 @@ def test_numpy_input_unaligned_chunks_and_huber(cluster):
     y = da.from_array(data.y, chunks=700)
     res = fd.fit(X, y, loss="huber", delta=0.7, optimizer=fastgd.SGD(lr=0.3, momentum=0.9), epochs=4, client=cluster)
     assert_same_fit(ref, res)
+    X, y = fd.from_array(data.X, data.y, client=cluster)  # shipped once, persisted on the workers
+    held = cluster.who_has(futures_of(X) + futures_of(y))
+    assert len(held) == len(X.chunks[0]) + len(y.chunks[0]) and all(held.values())
+    assert all(c % ROW_BLOCK == 0 for c in X.chunks[0][:-1]) and y.chunks[0] == X.chunks[0]
+    for _ in range(2):  # the same persisted arrays serve fit after fit
+        res = fd.fit(X, y, loss="huber", delta=0.7, optimizer=fastgd.SGD(lr=0.3, momentum=0.9), epochs=4,
+                     client=cluster)  # fmt: skip
+        assert_same_fit(ref, res)
 
 
 def test_memmap_is_read_by_path(cluster, tmp_path):

@@ -5,7 +5,7 @@ zarr); ``import fastgd`` never imports dask.
 
 * data: :func:`make_regression` (dask arrays generated on the workers, equal
   to :func:`fastgd.make_regression` bit for bit), :func:`save` / :func:`load`
-  (zarr);
+  (zarr), :func:`from_array` (in-memory data shipped once for many fits);
 * training: :func:`fit` (-> :class:`fastgd.FitResult`): full batch
   bit-identical to :func:`fastgd.fit`, mini-batch methods as local SGD;
 * the cluster: :func:`local_cluster` (the embedded default), or any
@@ -14,7 +14,7 @@ zarr); ``import fastgd`` never imports dask.
 
 from ._group import WorkerLostError
 from .cluster import local_cluster
-from .data import load, make_regression, save
+from .data import from_array, load, make_regression, save
 from .training import fit
 
-__all__ = ["WorkerLostError", "fit", "load", "local_cluster", "make_regression", "save"]
+__all__ = ["WorkerLostError", "fit", "from_array", "load", "local_cluster", "make_regression", "save"]

@@ -7,7 +7,9 @@ single-machine arrays bit for bit, whatever the chunking.  Nothing is
 generated until the arrays are computed, persisted or written (for data larger
 than memory, write them with :func:`save` and fit on the arrays of :func:`load`).
 
-:func:`as_dask_pair` is the input check of :func:`fastgd.distributed.fit`.
+:func:`as_dask_pair` is the input check of :func:`fastgd.distributed.fit`;
+:func:`from_array` runs it and persists the result, so that repeated fits on
+the same in-memory data ship it to the workers once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from numpy.typing import DTypeLike
 from ..data import Dataset, _build_spec, _generate_rows, _Spec
 from ..kernels import ROW_BLOCK
 
-__all__ = ["as_dask_pair", "load", "make_regression", "save"]
+__all__ = ["as_dask_pair", "from_array", "load", "make_regression", "save"]
 
 #: Default size of one generated chunk of ``X`` (a whole number of row blocks).
 CHUNK_BYTES = 64 * 2**20
@@ -213,3 +215,43 @@ def as_dask_pair(X: Any, y: Any, n_workers: int) -> tuple[Any, Any]:
     if y.chunks[0] != X.chunks[0]:
         y = y.rechunk({0: X.chunks[0]})
     return X, y
+
+
+def from_array(X: Any, y: Any, *, client: Any = None) -> tuple[Any, Any]:
+    """Ship ``X`` and ``y`` to the workers once: aligned dask arrays persisted there, for many fits.
+
+    :func:`fastgd.distributed.fit` given a NumPy array splits it and sends it
+    to the workers on every call; given the arrays this returns, a fit sends
+    only the parameters (its fixed cost is then starting one actor per worker
+    and a few rounds).  Keep the returned arrays while fitting: the workers
+    hold the data as long as they exist.
+
+    Parameters
+    ----------
+    X : ndarray, memory map or dask.array.Array, shape (n_samples, n_features)
+        As :func:`fastgd.distributed.fit` takes it: a NumPy array is split
+        into one chunk per worker (whole row blocks); a memory map is read on
+        the workers by path and row range.
+    y : ndarray, memory map or dask.array.Array, shape (n_samples,)
+    client : distributed.Client, optional
+        Default: the current default client (``distributed.default_client()``).
+
+    Returns
+    -------
+    X, y : dask.array.Array
+        Persisted, with row chunks that keep full batch bit-identical to
+        :func:`fastgd.fit`.  A chunk lost with its worker is recomputed from
+        the data the graph holds (or the file it reads).
+
+    Raises
+    ------
+    ValueError
+        As :func:`fastgd.distributed.fit` does for invalid data.
+    """
+    from distributed import default_client, wait
+
+    client = default_client() if client is None else client
+    n_workers = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+    X_d, y_d = client.persist(list(as_dask_pair(X, y, n_workers)))
+    wait([X_d, y_d])
+    return X_d, y_d

@@ -256,6 +256,9 @@ def fit(
     sync : int or "epoch", default "epoch"
         Mini-batch methods only: local steps per worker between averagings of
         the parameters (``"epoch"``: once per epoch).  Ignored for full batch.
+        For many fits on the same in-memory data, pass the arrays of
+        :func:`~fastgd.distributed.from_array` instead of NumPy arrays: the data
+        are then shipped to the workers once, not on every call.
     client : distributed.Client, optional
         Cluster to run on.  None starts a :func:`~fastgd.distributed.local_cluster`
         (``n_workers`` processes) and closes it at the end.
