@@ -47,8 +47,11 @@ def cluster(client):
     return client
 
 
-def assert_same_fit(ref: fastgd.FitResult, res: fastgd.FitResult) -> None:
+def assert_same_fit(ref: fastgd.FitResult, res: fastgd.FitResult, full_batch: bool = True) -> None:
     """Parameters at every recorded point bit for bit; the recorded loss to the last bits.
+
+    ``res.history`` has ``ref.history``'s columns and then ``round`` (one per
+    step in full batch).
 
     The loss is evaluated by the same kernel on both sides, but right after an
     edit of fastgd (cold Numba cache) the copy compiled in this process and the
@@ -59,7 +62,9 @@ def assert_same_fit(ref: fastgd.FitResult, res: fastgd.FitResult) -> None:
     assert res.intercept == ref.intercept
     np.testing.assert_array_equal(res.coef_path, ref.coef_path)
     assert res.n_steps == ref.n_steps and res.stop_reason == ref.stop_reason
-    assert list(res.history.columns) == list(ref.history.columns)
+    assert list(res.history.columns) == [*ref.history.columns, "round"]
+    if full_batch:
+        np.testing.assert_array_equal(res.history["round"], res.history["step"])
     for column in ("epoch", "step", "samples_seen", "lr"):
         np.testing.assert_array_equal(res.history[column], ref.history[column])
     np.testing.assert_allclose(res.history["loss"], ref.history["loss"], rtol=1e-12)
@@ -177,12 +182,19 @@ def test_local_sgd_one_worker_in_order_is_fit(cluster):
                            workers=target)  # fmt: skip
     kwargs = dict(optimizer=fastgd.Adam(lr=0.01), batch_size=32, shuffle=False, epochs=2, record_every=20)
     ref = fastgd.fit(data.X, data.y, **kwargs)
-    assert_same_fit(ref, fd.fit(X, y, sync=7, client=cluster, **kwargs))
+    res = fd.fit(X, y, sync=7, client=cluster, **kwargs)
+    assert_same_fit(ref, res, full_batch=False)
+    rounds, steps = res.history["round"].to_numpy(), res.history["step"].to_numpy()
+    assert rounds[0] == 0 and (np.diff(rounds) > 0).all()
+    assert (rounds >= np.ceil(steps / 7)).all()  # rounds of up to 7 steps, some cut short at a record
 
 
 def test_local_sgd_converges_like_minibatch(cluster):
     data = fd.make_regression(8 * ROW_BLOCK, 5, noise=0.1, seed=8, chunk_rows=4 * ROW_BLOCK)
     res = fd.fit(data.X, data.y, optimizer=fastgd.SGD(lr=0.05), batch_size=16, epochs=3, sync=64, client=cluster)
+    assert (4 * ROW_BLOCK // 16) % 64 == 0  # each worker's epoch is whole rounds
+    np.testing.assert_array_equal(res.history["round"], res.history["step"] // 64)
+    np.testing.assert_array_equal(res.history["epoch"], np.arange(4))
     losses = res.history["loss"].to_numpy()
     assert losses[-1] < 0.02 < losses[0]
     np.testing.assert_allclose(res.coef, data.coef, atol=0.02)

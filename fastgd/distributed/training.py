@@ -39,6 +39,9 @@ from .data import as_dask_pair
 
 __all__ = ["FullBatchTrainer", "LocalSGDTrainer", "fit"]
 
+#: The history column :func:`fit` adds to :func:`fastgd.fit`'s: synchronisation rounds completed.
+ROUND_COLUMN = "round"
+
 #: Random streams of the workers' own shuffles (``stream_key(seed, LOCAL_SEED_STREAM + shard)``).
 LOCAL_SEED_STREAM = 1 << 41
 
@@ -76,6 +79,8 @@ class _ClusterTrainer(Trainer):
         self.step = 0
         self.train_time = 0.0
         self.compile_s = max(group.warm_s, default=0.0)
+        self.rounds = 0  # synchronisation rounds completed (gradient rounds, or averagings)
+        self.rounds_at_step: dict[int, int] = {}  # step -> rounds, at every evaluation of the objective
 
     @property
     def n_params(self) -> int:
@@ -84,6 +89,7 @@ class _ClusterTrainer(Trainer):
 
     def objective(self) -> float:
         """Full-data objective at the current parameters: one loss pass on the workers (not timed)."""
+        self.rounds_at_step[self.step] = self.rounds
         parts = self._call("loss_blocks", self.params)
         self.group.gather_blocks(parts, self.block_losses)
         value = _kernels.mean_loss(self.block_losses, self.n_samples)
@@ -143,6 +149,7 @@ class FullBatchTrainer(_ClusterTrainer):
                               self.n_features)  # fmt: skip
         self.train_time += time.perf_counter() - start
         self.step += 1
+        self.rounds += 1
         return 1, lr, STATUS_OK
 
 
@@ -173,7 +180,6 @@ class LocalSGDTrainer(_ClusterTrainer):
         except OSError as error:
             raise WorkerLostError(f"lost a worker while starting local SGD: {error}", group.addresses) from error
         self.compile_s = max(compile_s, default=0.0) + self.compile_s
-        self.rounds = 0
 
     def shuffle_epoch(self) -> None:
         """Workers draw their own permutations (from their own seeds) when they start a local epoch."""
@@ -271,8 +277,16 @@ def fit(
         As :func:`fastgd.fit`'s.  Full batch: bit-identical to :func:`fastgd.fit`
         on the same data.  Local SGD: ``step`` counts the steps each worker took
         (every worker takes them in parallel), ``samples_seen`` the rows of all
-        workers, ``lr`` the first worker's; ``compile_s`` is the slowest
-        worker's warm-up (cache load or compilation).
+        workers, ``epoch`` the epochs of the data as a whole (each worker's
+        passes over its own rows), ``lr`` the first worker's; ``compile_s`` is
+        the slowest worker's warm-up (cache load or compilation).  The history
+        has :func:`fastgd.fit`'s columns, in its order, and one more,
+        ``round``: the synchronisation rounds completed at that row (full
+        batch: one per step, so it equals ``step``; local SGD: the averagings
+        of the parameters, about ``step / sync``, plus the rounds cut short at
+        a recorded point or an epoch's end).  Plot the loss against ``epoch``
+        next to :func:`fastgd.fit`'s history to compare with single-machine
+        mini-batch, or against ``round`` to see the communication.
 
     Raises
     ------
@@ -317,6 +331,8 @@ def fit(
                 trainer = FullBatchTrainer(group, settings, dtype, n_samples, n_features)
             else:
                 trainer = LocalSGDTrainer(group, settings, dtype, n_samples, n_features, batch_size, sync)
-            return fit_trainer(trainer, record_every=record_every, tol=tol, n_iter_no_change=n_iter_no_change)
+            result = fit_trainer(trainer, record_every=record_every, tol=tol, n_iter_no_change=n_iter_no_change)
         finally:
             group.close()
+    result.history[ROUND_COLUMN] = result.history["step"].map(trainer.rounds_at_step).astype(np.int64)
+    return result
