@@ -12,6 +12,14 @@ Groups:
   ``dask.array`` expression ``X.T @ (X @ w - y)`` computed per step; and
   dask-glm's ``gradient_descent`` (per iteration; it line-searches, so an
   iteration costs several graph computations), when dask-glm imports.
+* ``dist-fit[<n>x<d>]``: a whole :func:`fastgd.distributed.fit` (full batch,
+  2 epochs) on in-memory data, as the benchmark study calls it hundreds of
+  times: given the NumPy arrays (shipped on every call) against the arrays of
+  :func:`fastgd.distributed.from_array` (shipped once).  ``extra_info``'s
+  ``fixed_ms`` (printed with ``-s``) is the median of the wall time minus the
+  history's last ``time_s``: what a fit costs beyond its training steps
+  (actors, warm-up, the three recorded loss passes; for NumPy, the shipping).
+  Sizes 20,000 x 100 and 400,000 x 100 float64 (tiny under ``--benchmark-disable``).
 * ``dist-jit``: seconds each worker spends compiling (cold: empty cache) or
   loading (warm) the kernels of a full-batch fit and of a local-SGD fit.
 
@@ -25,6 +33,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
+import warnings
 from typing import Any
 
 import numba
@@ -141,6 +151,32 @@ def test_full_batch_epoch(benchmark: Any, client: Any, dataset: Any, implementat
 
         benchmark.pedantic(glm, rounds=max(1, rounds // 3), iterations=1, warmup_rounds=0)
         benchmark.extra_info["iterations_per_round"] = iterations  # divide the time by this
+
+
+FIT_SIZES = [(20_000, 100), (400_000, 100)]
+
+
+@pytest.mark.parametrize("size", FIT_SIZES, ids=[f"{n}x{d}" for n, d in FIT_SIZES])
+@pytest.mark.parametrize("source", ["from_array", "numpy"])
+def test_fit_fixed_cost(benchmark: Any, request: pytest.FixtureRequest, client: Any, size: Any, source: str) -> None:
+    n_samples, n_features = TINY_SIZE if request.config.getoption("benchmark_disable", default=False) else size
+    benchmark.group = f"dist-fit[{n_samples}x{n_features} float64, 2 epochs]"
+    benchmark.extra_info["implementation"] = "fastgd" if source == "from_array" else source
+    local = fastgd.make_regression(n_samples, n_features, seed=0)
+    X, y = fd.from_array(local.X, local.y, client=client) if source == "from_array" else (local.X, local.y)
+    fixed: list[float] = []
+
+    def one_fit() -> None:
+        start = time.perf_counter()
+        result = fd.fit(X, y, optimizer=OPTIMIZER, epochs=2, client=client)
+        fixed.append(time.perf_counter() - start - float(result.history["time_s"].iloc[-1]))
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph")  # the NumPy path's, measured as it is
+        benchmark.pedantic(one_fit, rounds=5, iterations=1, warmup_rounds=1)
+    timed = fixed[1:] or fixed  # the warm-up round left out (under --benchmark-disable there is one run)
+    benchmark.extra_info["fixed_ms"] = float(np.median(timed)) * 1e3
+    print(f"\nfit fixed cost, {source} {n_samples}x{n_features}: {benchmark.extra_info['fixed_ms']:.1f} ms")
 
 
 @pytest.mark.parametrize("cache", ["cold", "warm"])
