@@ -217,11 +217,16 @@ def _kill_first_worker_at(monkeypatch, trainer_class, at_step):
     return killed
 
 
-def test_worker_killed_in_full_batch_recovers_exactly(cluster, monkeypatch):
+@pytest.mark.parametrize("source", ["generated", "from_array"])
+def test_worker_killed_in_full_batch_recovers_exactly(cluster, monkeypatch, source):
     ref_data = fastgd.make_regression(4 * ROW_BLOCK, 3, seed=9)
-    data = fd.make_regression(4 * ROW_BLOCK, 3, seed=9, chunk_rows=ROW_BLOCK)
+    if source == "generated":
+        data = fd.make_regression(4 * ROW_BLOCK, 3, seed=9, chunk_rows=ROW_BLOCK)
+        X, y = data.X, data.y
+    else:  # persisted from memory: the lost chunks come back from the data the graph holds
+        X, y = fd.from_array(ref_data.X, ref_data.y, client=cluster)
     killed = _kill_first_worker_at(monkeypatch, dfit.FullBatchTrainer, 3)
-    res = fd.fit(data.X, data.y, optimizer=fastgd.SGD(lr=0.2), epochs=6, client=cluster)
+    res = fd.fit(X, y, optimizer=fastgd.SGD(lr=0.2), epochs=6, client=cluster)
     assert killed
     assert_same_fit(fastgd.fit(ref_data.X, ref_data.y, optimizer=fastgd.SGD(lr=0.2), epochs=6), res)
 

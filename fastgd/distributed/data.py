@@ -15,6 +15,7 @@ the same in-memory data ship it to the workers once.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -252,6 +253,10 @@ def from_array(X: Any, y: Any, *, client: Any = None) -> tuple[Any, Any]:
 
     client = default_client() if client is None else client
     n_workers = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
-    X_d, y_d = client.persist(list(as_dask_pair(X, y, n_workers)))
+    with warnings.catch_warnings():
+        # The data go into the graph on purpose, once: it lets the scheduler recompute a chunk lost with its
+        # worker (scattered data could not be), so distributed's advice against large graphs does not apply.
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        X_d, y_d = client.persist(list(as_dask_pair(X, y, n_workers)))
     wait([X_d, y_d])
     return X_d, y_d
