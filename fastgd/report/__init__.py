@@ -9,16 +9,15 @@ Entry points, used by ``fastgd report``:
   file into the same timing table, its plots and a ``REPORT.md``.
 
 Modules: :mod:`.tables`, :mod:`.verdict`, :mod:`.plotdata` (numbers behind
-the figures), :mod:`.plots` (drawing only),
-:mod:`.markdown`, :mod:`.style`, :mod:`.labels`.  The selection rule and time
-to target are :mod:`fastgd.study.select`'s.
+the figures), :mod:`.plots` (drawing only), :mod:`.markdown`, :mod:`.labels`
+(words, formats, styles).  The selection rule and time to target are
+:mod:`fastgd.study.select`'s.
 """
 
 from __future__ import annotations
 
 from .benchjson import benchmark_timing_table, write_report_from_benchmark_json
-from .errors import ReportError
-from .writer import write_report, write_study_report
+from .writer import ReportError, write_report, write_study_report
 
 __all__ = [
     "ReportError",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,12 +16,12 @@ from .labels import (
     format_speedup,
     is_missing,
     not_reached,
-    problem_label,
+    problem_labels,
     variant_labels,
 )
 from .tables import NOISY_SPREAD
 
-__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown"]
+__all__ = ["CONVENTION", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown"]
 
 CONVENTION = """\
 **What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
@@ -44,26 +43,6 @@ MACHINE_KEYS = tuple(
 MACHINE_KEYS += ("sklearn", "torch")
 
 
-@dataclass
-class StudyReport:
-    """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_study_report`.
-
-    ``figures`` maps a section (``"convergence"``, ``"profile"``,
-    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``) to the file
-    names written for it; ``figure_notes`` says why a section has none.
-    """
-
-    info: Mapping[str, Any]
-    verdict: list[str]
-    targets: Sequence[float]
-    criterion_target: float
-    time_to_target: pd.DataFrame
-    timing: pd.DataFrame
-    speedup: pd.DataFrame
-    figures: dict[str, list[str]] = field(default_factory=dict)
-    figure_notes: dict[str, str] = field(default_factory=dict)
-
-
 def table_markdown(frame: pd.DataFrame) -> str:
     """A table of already formatted cells as Markdown (no index; cells are not re-parsed as numbers)."""
     return frame.to_markdown(index=False, disable_numparse=True) + "\n"
@@ -78,16 +57,11 @@ def machine_table(machine: Mapping[str, Any]) -> str:
     return table_markdown(pd.DataFrame({"": keys, "value": values}))
 
 
-def _problems(frame: pd.DataFrame, with_dataset: bool = False) -> list[str]:
-    several = with_dataset or frame[["n_samples", "n_features", "dtype"]].drop_duplicates().shape[0] > 1
-    return [problem_label(row, several) for row in frame.to_dict("records")]
-
-
 def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> str:
     if table.empty:
         return "No tune-phase point was recorded.\n"
     columns: dict[str, Any] = {
-        "problem": _problems(table),
+        "problem": list(problem_labels(table)),
         "method": list(variant_labels(table, ["method", "batch_size", "optimizer"])),
         "backend": list(variant_labels(table, ["backend", "threads"])),
     }
@@ -108,7 +82,7 @@ def timing_markdown(timing: pd.DataFrame, first_columns: Mapping[str, Sequence[s
     frame = pd.DataFrame(
         {
             **(first_columns or {}),
-            "problem": _problems(timing, with_dataset=True),
+            "problem": list(problem_labels(timing, with_dataset=True)),
             "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
             "backend": list(variant_labels(timing, ["backend", "threads"])),
             "lr": [format_number(lr) for lr in timing["lr"]],
@@ -140,7 +114,7 @@ def speedup_markdown(speedup: pd.DataFrame) -> str:
                 "per epoch" if kind == "per_epoch" else f"time to {target:.0e}"
                 for kind, target in zip(speedup["kind"], speedup["target"], strict=True)
             ],
-            "problem": _problems(speedup),
+            "problem": list(problem_labels(speedup)),
             "method": list(variant_labels(speedup, ["method", "batch_size", "optimizer", "threads"])),
             "peer": list(variant_labels(speedup.rename(columns={"peer": "backend"}), ["backend"])),
             "fastgd": [format_seconds(value) for value in speedup["fastgd_s"]],
@@ -154,49 +128,56 @@ def speedup_markdown(speedup: pd.DataFrame) -> str:
     return table_markdown(frame)
 
 
-def _figures(report: StudyReport, section: str, alt: str) -> str:
-    names = report.figures.get(section, [])
-    if not names:
-        note = report.figure_notes.get(section)
-        return f"No figure: {note}\n" if note else ""
-    return "".join(f"![{alt}]({name})\n\n" for name in names)
+def render_study_report(
+    info: Mapping[str, Any],
+    verdict: Sequence[str],
+    tables: Mapping[str, pd.DataFrame],
+    targets: Sequence[float],
+    criterion_target: float,
+    figures: Mapping[str, list[str]],
+    figure_notes: Mapping[str, str],
+) -> str:
+    """The text of ``REPORT.md``.
 
+    ``tables`` are the report's tables by CSV name, ``figures`` the file names drawn for each section
+    (``"convergence"``, ``"profile"``, ...), ``figure_notes`` why a section has none.
+    """
 
-def render_study_report(report: StudyReport) -> str:
-    """The text of ``REPORT.md``."""
-    info, study = report.info, report.info.get("study") or {}
-    name = study.get("name") or "study"
-    targets = ", ".join(f"{target:.0e}" for target in report.targets)
-    notes = [str(note) for note in info.get("notes") or []] + [
-        f"{section}: {note}" for section, note in report.figure_notes.items()
-    ]
+    def drawn(section: str, alt: str) -> str:
+        if not figures.get(section):
+            note = figure_notes.get(section)
+            return f"No figure: {note}\n" if note else ""
+        return "".join(f"![{alt}]({name})\n\n" for name in figures[section])
+
+    study = info.get("study") or {}
+    notes = [str(note) for note in info.get("notes") or []] + [f"{key}: {note}" for key, note in figure_notes.items()]
     elapsed = info.get("elapsed_s")
     parts = [
-        f"# fastgd benchmark study: {name}\n",
+        f"# fastgd benchmark study: {study.get('name') or 'study'}\n",
         "## Verdict\n",
-        "".join(f"- {line}\n" for line in report.verdict),
+        "".join(f"- {line}\n" for line in verdict),
         "## How step sizes are chosen\n",
         f"{CRITERION}\n",
-        f"Targets (relative suboptimality): {targets}; the verdict is stated at {report.criterion_target:.0e}.  "
-        f"A result is called noisy when its spread across repetitions, (max − min) / median, is above "
-        f"{NOISY_SPREAD:.0%}.  A missed target is shown with the best suboptimality reached.\n",
+        f"Targets (relative suboptimality): {', '.join(f'{target:.0e}' for target in targets)}; the verdict is stated "
+        f"at {criterion_target:.0e}.  A result is called noisy when its spread across repetitions, (max − min) / "
+        f"median, is above {NOISY_SPREAD:.0%}.  A missed target is shown with the best suboptimality reached.\n",
         "## Time to target (tuned winners)\n",
-        _time_to_target_markdown(report.time_to_target, report.targets),
-        _figures(report, "convergence", "Convergence of the tuned winners"),
+        _time_to_target_markdown(tables["time_to_target.csv"], targets),
+        drawn("convergence", "Convergence of the tuned winners"),
         "## Performance profiles\n",
         "Share of the problems (dataset × loss) on which a solver reaches the target within τ times the best "
         "solver's time (Dolan–Moré); a solver that never reaches it stays below 1.\n",
-        _figures(report, "profile", "Performance profiles"),
+        drawn("profile", "Performance profiles"),
         "## Step-size sensitivity\n",
         "Final suboptimality against lr (fastgd backend); a star marks the tuned lr, `grid edge` a tuned lr at the "
         "edge of the grid, a cross on the top edge a diverged run.\n",
-        _figures(report, "sensitivity", "Final suboptimality against lr"),
+        drawn("sensitivity", "Final suboptimality against lr"),
         "## Epoch time (timing phase)\n",
-        timing_markdown(report.timing),
-        _figures(report, "epoch_time", "Epoch time"),
+        timing_markdown(tables["timing.csv"]),
+        drawn("epoch_time", "Epoch time"),
         "## Speed-up of fastgd over each peer\n",
-        speedup_markdown(report.speedup),
-        _figures(report, "speedup", "Speed-up of fastgd"),
+        speedup_markdown(tables["speedup.csv"]),
+        drawn("speedup", "Speed-up of fastgd"),
         "## Conventions\n",
         CONVENTION + "\n",
         "## Machine\n",

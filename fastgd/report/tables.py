@@ -2,8 +2,7 @@
 
 ``timing.csv`` (:func:`timing_table`), ``winners.csv`` (:func:`winners_table`),
 ``time_to_target.csv``, ``sensitivity.csv``, ``profile.csv``, ``speedup.csv``
-and ``points.csv`` (:func:`report_points`).  ``LOSS_ORDER`` restates the
-engine's losses (``fastgd.kernels.LOSSES``) only to order rows.
+and ``points.csv`` (:func:`report_points`).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from fastgd.kernels import LOSSES
 from fastgd.study.select import (
     CONFIG_KEYS,
     GROUP_KEYS,
@@ -25,8 +25,7 @@ from fastgd.study.select import (
     winning_points,
 )
 
-from .labels import variant_labels
-from .style import BACKEND_ORDER, METHOD_ORDER
+from .labels import BACKEND_ORDER, METHOD_ORDER, variant_labels
 
 __all__ = [
     "NOISY_SPREAD",
@@ -44,32 +43,31 @@ __all__ = [
 
 REFERENCE_BACKEND = "fastgd"
 NOISY_SPREAD = 0.25
-LOSS_ORDER: tuple[str, ...] = ("l2", "l1", "huber")
 CASE_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key != "phase")
 MATCH_KEYS: tuple[str, ...] = tuple(key for key in GROUP_KEYS if key not in ("phase", "backend"))
-TIMING_COLUMNS: tuple[str, ...] = (
-    CASE_KEYS
-    + tuple("repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s".split())
-    + ("bandwidth_fraction", "compile_s")
+TIMING_COLUMNS: tuple[str, ...] = CASE_KEYS + tuple(
+    "repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s bandwidth_fraction "
+    "compile_s".split()
 )
+_SORT_KEYS = ("target", "kind", *PROBLEM_KEYS, "method", "backend", "optimizer", "batch_size", "threads", "peer")
+_SORT_KEYS += ("lr", "schedule")
+_RANKS = {
+    column: {name: position for position, name in enumerate(order)}
+    for column, order in (("loss", tuple(LOSSES)), ("method", METHOD_ORDER), ("backend", BACKEND_ORDER))
+}
 
 
 def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in reading order: problem, then method and backend in their house order, then the rest."""
     if frame.empty:
         return frame.reset_index(drop=True)
-    rank = pd.DataFrame(index=frame.index)
-    for column, order in (("loss", LOSS_ORDER), ("method", METHOD_ORDER), ("backend", BACKEND_ORDER)):
-        if column in frame:
-            known = {name: position for position, name in enumerate(order)}
-            rank[column] = frame[column].map(lambda name, known=known: known.get(name, len(known)))
-    keys = present(frame, ("target", "kind") + PROBLEM_KEYS)
-    keys += [column for column in ("method", "backend") if column in frame]
-    keys += present(frame, ("optimizer", "batch_size", "threads", "peer", "lr", "schedule"))
-    sortable = frame.assign(**{f"rank_{column}": rank[column] for column in rank})
-    by = [f"rank_{key}" if key in rank else key for key in keys]
-    ordered = sortable.sort_values(by, kind="stable", na_position="first")
-    return ordered.drop(columns=[f"rank_{column}" for column in rank]).reset_index(drop=True)
+
+    def rank(column: pd.Series) -> pd.Series:
+        order = _RANKS.get(str(column.name))
+        return column if order is None else column.map(lambda name: order.get(name, len(order)))
+
+    keys = present(frame, _SORT_KEYS)
+    return frame.sort_values(keys, key=rank, kind="stable", na_position="first").reset_index(drop=True)
 
 
 def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = None) -> pd.DataFrame:
@@ -112,10 +110,6 @@ def winners_table(points: pd.DataFrame, targets: Sequence[float]) -> pd.DataFram
     return sort_rows(table.drop(columns="phase", errors="ignore"))
 
 
-def _group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
-    return frame.groupby(list(keys), dropna=False, sort=False).ngroup()
-
-
 def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
     """One row per tuning group: the tuned winner's median time to each target, side by side.
 
@@ -127,7 +121,7 @@ def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.
     if winners.empty:
         return pd.DataFrame()
     keys = present(winners, GROUP_KEYS)
-    frame = winners.assign(group=_group_ids(winners, keys))
+    frame = winners.assign(group=winners.groupby(keys, dropna=False, sort=False).ngroup())
     table = frame.drop_duplicates("group")[["group"] + keys].set_index("group")
     for target in targets:
         at = frame[frame["target"] == target].set_index("group")

@@ -15,17 +15,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fastgd.study.select import DATASET_KEYS, present
-
 from .labels import (
+    backend_style,
     format_number,
     format_seconds,
     format_speedup,
     not_reached,
-    problem_label,
+    problem_labels,
     variant_labels,
 )
-from .style import backend_style
 from .tables import NOISY_SPREAD, REFERENCE_BACKEND
 
 __all__ = ["MAX_LISTED", "verdict"]
@@ -41,11 +39,10 @@ def _listing(items: Sequence[str]) -> str:
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    several_datasets = frame[present(frame, DATASET_KEYS)].drop_duplicates().shape[0] > 1
     return frame.assign(
         who=variant_labels(frame, ["method", "batch_size", "optimizer", "threads"]),
         backend_label=variant_labels(frame, ["backend", "threads"]),
-        problem=[problem_label(row, several_datasets) for row in frame.to_dict("records")],
+        problem=problem_labels(frame),
     )
 
 
