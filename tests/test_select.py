@@ -90,7 +90,6 @@ def test_time_to_target_on_a_hand_made_curve() -> None:
     assert row[time_column(1e-1)] == 4.0  # epoch 2 is the first point <= 0.1
     assert row[time_column(1e-2)] == 8.0
     assert np.isnan(row[time_column(1e-3)])
-    assert row["epochs_to_1e-02"] == 4.0
     assert row["final_suboptimality"] == 0.007 and row["best_suboptimality"] == 0.005
     assert row["epoch_time_s"] == 2.0 and not row["diverged"]
 

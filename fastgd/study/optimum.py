@@ -21,12 +21,12 @@ r"""The certified optimum of a (dataset, loss): what suboptimality is measured a
     absolute residual at the recovered coefficients must equal the dual
     objective (a lower bound on every model's loss) to within
     :data:`L1_GAP_TOLERANCE`, else no optimum is claimed.  Done only when
-    ``n_samples * (n_features + 1) <= size_limit`` (default
-    :data:`DEFAULT_LP_SIZE_LIMIT`, 6 million: 50,000 x 100 solves in about
-    6 s here); otherwise ``None`` and the report falls back to the best loss seen.
-    ``kind="highs_lp"``.
+    ``n_samples * (n_features + 1) <= size_limit`` (default 6 million:
+    50,000 x 100 solves in about 6 s here).  ``kind="highs_lp"``.
 ``huber``
-    ``None``: the report uses the best loss seen across all runs.
+    None.
+
+Without a certified optimum (``kind=None``) the rows carry no suboptimality.
 
 The returned ``loss`` is evaluated with :func:`fastgd.loss_value` on the
 data as given (its dtype), the same definition every run's loss uses.
@@ -35,7 +35,7 @@ data as given (its dtype), the same definition every run's loss uses.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -71,15 +71,6 @@ class Optimum(NamedTuple):
     coef: np.ndarray | None
     intercept: float | None
     kind: str | None
-
-    def to_record(self) -> dict[str, Any]:
-        """The ``optimum`` entry of a results record (JSON-ready)."""
-        return {
-            "loss": self.loss,
-            "kind": self.kind,
-            "coef": None if self.coef is None else [float(v) for v in self.coef],
-            "intercept": self.intercept,
-        }
 
 
 NO_OPTIMUM = Optimum(None, None, None, None)
@@ -182,8 +173,7 @@ def certified_optimum(
     Returns
     -------
     Optimum
-        ``Optimum(None, None, None, None)`` when no certified optimum is
-        computed (Huber, or an L1 problem above ``size_limit``).
+        ``kind=None`` (and every field ``None``) for Huber, or an L1 problem above ``size_limit``.
     """
     from fastgd import loss_value
 

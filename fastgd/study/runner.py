@@ -214,7 +214,7 @@ class _Runner:
 
 #: The columns :func:`select_winners` needs within one tuning group (its other keys are constant there).
 _GROUP_COLUMNS = ["phase", "lr", "schedule", "repetition", "epoch", "step", "time_s", "objective", "suboptimality",
-                  "diverged"]  # fmt: skip
+                  "diverged", "compile_s"]  # fmt: skip
 
 
 def _winner(group_rows: pd.DataFrame, target: float) -> pd.Series:

@@ -1,20 +1,14 @@
 """Time to target, the learning-rate selection rule, grid edges and performance profiles.
 
-Pure pandas functions on the study's **points table** (one row per case,
-repetition and recorded point; see :func:`fastgd.study.store.load_points`).
-The runner uses them to pick the learning rate of the timing phase, the
-report to build its tables; both therefore apply the same rule, stated once
+Pure pandas functions on the study's **points table** (one row per case, repetition and recorded
+point; see :func:`fastgd.study.store.load_points`).  The runner uses them to pick the learning rate
+of the timing phase, the report to build its tables; both therefore apply the same rule, stated once
 in :data:`CRITERION`.
 
-Keys
-----
-* :data:`DATASET_KEYS` identify a dataset, :data:`PROBLEM_KEYS` a dataset and
-  a loss (a *problem* of the performance profiles);
-* :data:`CONFIG_KEYS` identify a run, repetitions aside;
-* :data:`GROUP_KEYS` = :data:`CONFIG_KEYS` without ``lr`` and ``schedule``: a
-  tuning group, inside which one configuration wins.
-
-Missing keys (``batch_size`` is ``<NA>`` for full batch) group together.
+Keys: :data:`DATASET_KEYS` identify a dataset, :data:`PROBLEM_KEYS` a dataset and a loss (a
+*problem* of the performance profiles), :data:`CONFIG_KEYS` a run (repetitions aside) and
+:data:`GROUP_KEYS` (:data:`CONFIG_KEYS` without ``lr`` and ``schedule``) a tuning group, inside
+which one configuration wins.  Missing keys (``batch_size`` is ``<NA>`` for full batch) group together.
 """
 
 from __future__ import annotations
@@ -30,13 +24,11 @@ __all__ = [
     "DATASET_KEYS",
     "GROUP_KEYS",
     "PROBLEM_KEYS",
-    "RUN_KEYS",
     "config_summary",
     "performance_profile",
     "present",
     "run_summary",
     "select_winners",
-    "target_label",
     "time_column",
     "winning_points",
 ]
@@ -47,7 +39,6 @@ CONFIG_KEYS: tuple[str, ...] = (
     ("phase",) + PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "lr", "schedule")
 )
 GROUP_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key not in ("lr", "schedule"))
-RUN_KEYS: tuple[str, ...] = CONFIG_KEYS + ("repetition",)
 
 CRITERION = (
     "For each dataset, loss, method, optimizer, batch size, backend and thread count, every learning rate "
@@ -60,14 +51,9 @@ CRITERION = (
 )
 
 
-def target_label(target: float) -> str:
-    """``0.01`` -> ``"1e-02"``: how a target is written in column names and text."""
-    return f"{target:.0e}"
-
-
 def time_column(target: float) -> str:
     """Column of :func:`run_summary` holding the time to ``target``: ``time_to_1e-02``."""
-    return f"time_to_{target_label(target)}"
+    return f"time_to_{target:.0e}"
 
 
 def present(frame: pd.DataFrame, keys: Iterable[str]) -> list[str]:
@@ -96,45 +82,34 @@ def run_summary(points: pd.DataFrame, targets: Sequence[float] = ()) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        :data:`RUN_KEYS` (those present), then ``time_to_<target>`` and
-        ``epochs_to_<target>`` (first recorded ``time_s`` and ``epoch`` with
-        ``suboptimality <= target``, NaN if never), ``final_suboptimality`` and
-        ``final_objective`` (the last finite values), ``best_suboptimality``,
-        ``diverged``, ``epoch_time_s`` (median over epochs of the time between
-        consecutive whole epochs), ``total_time_s``, ``compile_s``, ``n_points``.
+        The run's keys, ``time_to_<target>`` (first recorded ``time_s`` with ``suboptimality <=
+        target``, NaN if never), ``final_suboptimality`` and ``final_objective`` (the last finite
+        values), ``best_suboptimality``, ``diverged``, ``epoch_time_s`` (median time between
+        consecutive whole epochs) and ``compile_s``.
     """
-    keys = present(points, RUN_KEYS)
-    frame = (points.sort_values("step", kind="stable") if "step" in points else points).reset_index(drop=True)
+    keys = present(points, CONFIG_KEYS + ("repetition",))
+    frame = points.sort_values("step", kind="stable").reset_index(drop=True)
     work = frame[keys].copy()
-    time_s = frame["time_s"].astype("float64")
-    suboptimality = frame["suboptimality"].astype("float64")
-    objective = frame["objective"].astype("float64")
+    time_s, suboptimality = frame["time_s"].astype("float64"), frame["suboptimality"].astype("float64")
+    objective, epoch = frame["objective"].astype("float64"), frame["epoch"].astype("float64")
     work["time_s"] = time_s
     work["final_suboptimality"] = suboptimality.where(np.isfinite(suboptimality))
     work["final_objective"] = objective.where(np.isfinite(objective))
-    work["diverged"] = frame["diverged"].astype(bool) if "diverged" in frame else False
-    work["compile_s"] = frame["compile_s"] if "compile_s" in frame else np.nan
-    aggregations: dict[str, tuple[str, str]] = {}
+    work["diverged"] = frame["diverged"].astype(bool)
+    work["compile_s"] = frame["compile_s"]
     for target in targets:
-        reached = suboptimality <= target
-        work[time_column(target)] = time_s.where(reached)
-        work[f"epochs_to_{target_label(target)}"] = frame["epoch"].astype("float64").where(reached)
-        aggregations[time_column(target)] = (time_column(target), "min")
-        aggregations[f"epochs_to_{target_label(target)}"] = (f"epochs_to_{target_label(target)}", "min")
-    epoch = frame["epoch"].astype("float64")
+        work[time_column(target)] = time_s.where(suboptimality <= target)
     whole = epoch == np.round(epoch)
     whole_epochs = work.loc[whole, keys].assign(time_s=time_s[whole], epoch=epoch[whole]).sort_values("epoch")
     work["epoch_dt"] = whole_epochs.groupby(keys, dropna=False, sort=False)["time_s"].diff()
     summary = work.groupby(keys, dropna=False, sort=False).agg(
-        **aggregations,
+        **{time_column(target): (time_column(target), "min") for target in targets},
         final_suboptimality=("final_suboptimality", "last"),
         final_objective=("final_objective", "last"),
         best_suboptimality=("final_suboptimality", "min"),
         diverged=("diverged", "any"),
         epoch_time_s=("epoch_dt", "median"),
-        total_time_s=("time_s", "max"),
         compile_s=("compile_s", "first"),
-        n_points=("time_s", "size"),
     )
     return summary.reset_index()
 
@@ -152,16 +127,13 @@ def config_summary(points: pd.DataFrame, target: float) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`CONFIG_KEYS`, ``time_to_target_s`` (median over repetitions,
-        a repetition not reaching it counted as infinite; NaN if that median
-        is infinite), ``reached``, ``final_suboptimality``,
-        ``best_suboptimality``, ``final_objective`` (medians), ``diverged``
-        (any repetition), ``n_repetitions``, ``spread`` and ``spread_of``
-        (``(max - min) / median`` across repetitions of the time to target
-        when every repetition reached it, else of the final suboptimality),
-        ``n_lrs`` (learning rates run in the group with this schedule) and
-        ``grid_edge`` (``"low"``/``"high"`` when ``lr`` is the smallest/largest
-        of those, ``""`` otherwise or when only one was run).
+        :data:`CONFIG_KEYS`, ``time_to_target_s`` (median over repetitions, a repetition not
+        reaching it counted as infinite; NaN if that median is infinite), ``reached``,
+        ``final_suboptimality``, ``best_suboptimality``, ``final_objective`` (medians), ``diverged``
+        (any repetition), ``n_repetitions``, ``spread`` and ``spread_of`` (``(max - min) / median``
+        across repetitions of the time to target when every repetition reached it, else of the final
+        suboptimality), ``n_lrs`` (rates run in the group with this schedule) and ``grid_edge``
+        (``"low"``/``"high"`` when ``lr`` is the smallest/largest of those, else ``""``).
     """
     return _configs(run_summary(points, [target]), target)
 
@@ -203,8 +175,7 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     Parameters
     ----------
     points : pandas.DataFrame
-        The points table; only rows of phase ``"tune"`` are used (all rows when
-        there is no ``phase`` column).
+        The points table; only rows of phase ``"tune"`` are used.
     target : float
         Relative suboptimality to reach (for instance ``1e-2``).
 
@@ -217,11 +188,11 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
         ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and
         ``grid_edge`` ``""``.
     """
-    tune = points[points["phase"] == "tune"] if "phase" in points else points
-    runs = run_summary(tune, [target])
+    runs = run_summary(points[points["phase"] == "tune"], [target])
     configs = _configs(runs, target)
-    first_runs = runs[runs["repetition"] == 0] if "repetition" in runs else runs
-    ranking = _configs(first_runs, target)  # the grid pass decides; repetitions only measure the winner
+    ranking = _configs(
+        runs[runs["repetition"] == 0], target
+    )  # the grid pass decides; repetitions only measure the winner
     group_keys = present(configs, GROUP_KEYS)
     config_keys = present(configs, CONFIG_KEYS)
     configs["group"] = configs.groupby(group_keys, dropna=False, sort=False).ngroup()

@@ -174,7 +174,3 @@ class ResultsStore:
     def write_study_info(self, info: dict[str, Any]) -> None:
         """Atomically (re)write ``study.json``."""
         atomic_write_json(self.directory / STUDY_FILE, info)
-
-    def load_points(self) -> pd.DataFrame:
-        """All rows stored so far."""
-        return load_points(self.directory)
