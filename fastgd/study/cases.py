@@ -72,28 +72,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
 
     def columns(self) -> dict[str, Any]:
         """The key columns of this case's tidy rows (see :mod:`fastgd.study.store`)."""
-        spec = self.dataset
-        return {
-            "case_id": self.case_id,
-            "phase": self.phase,
-            "n_samples": spec.n_samples,
-            "n_features": spec.n_features,
-            "dtype": spec.dtype,
-            "noise": spec.noise,
-            "outliers": spec.outliers,
-            "correlation": spec.correlation,
-            "data_seed": spec.seed,
-            "loss": self.loss,
-            "delta": self.delta,
-            "method": self.method,
-            "optimizer": self.optimizer,
-            "batch_size": self.batch_size,
-            "backend": self.backend,
-            "threads": self.threads,
-            "lr": self.lr,
-            "schedule": self.schedule,
-            "repetition": self.repetition,
-        }
+        spec = msgspec.structs.asdict(self.dataset)
+        dataset = {"data_seed" if key == "seed" else key: value for key, value in spec.items()}
+        keys = "loss delta method optimizer batch_size backend threads lr schedule repetition".split()
+        return {"case_id": self.case_id, "phase": self.phase, **dataset, **{key: getattr(self, key) for key in keys}}
 
 
 def optimizer_params(optimizer: Any) -> dict[str, Any]:

@@ -151,39 +151,17 @@ def _default_methods() -> tuple[MethodSpec, ...]:
 class Study(_Spec, kw_only=True, frozen=True):
     """A complete benchmark study (see the module docstring for the two phases).
 
-    Attributes
-    ----------
-    name : str
-    datasets : list of DatasetSpec
-        The tune phase's problems (one per dataset x loss).
-    losses, methods, backends : lists
-        What the tune phase compares; a backend runs only the methods it implements.
-    threads : int
-        Thread count of the tune phase (Numba, PyTorch and BLAS).
-    repetitions : int
-        Runs of each tuned winner (the grid's other rates run once).
-    epochs : int
-        Epochs per run unless a method sets its own.
-    schedules : list of str
-        Learning-rate schedules tried for the stochastic methods (full batch
-        always runs ``constant``): keys of :data:`SCHEDULES`.
-    lr_grid : LrGrid
-    targets : list of float
-        Relative suboptimality targets ``(f - f*) / |f*|``.
-    criterion_target : float
-        The target whose time decides the winner of a grid.
-    delta : float
-        Huber threshold.
-    fit_seed : int
-        Seed of every run's row shuffling.
-    probe_mbytes : int
-        Size of the memory-bandwidth probe's streaming read.
-    lp_size_limit : int
-        Largest ``n_samples * (n_features + 1)`` whose L1 optimum is certified by LP.
-    settle_s : float
-        Pause after each dataset's set-up (OpenBLAS threads left spinning by the
-        optimum's solve slowed the next timed runs 2-3x).
-    timing : TimingSpec or None
+    ``datasets`` are the tune phase's problems (one per dataset x loss), on which ``losses``,
+    ``methods`` and ``backends`` are compared (a backend runs only the methods it implements), at
+    ``threads`` threads (Numba, PyTorch and BLAS) and ``epochs`` per run unless a method sets its own.
+    Each tuned winner runs ``repetitions`` times (the grid's other rates once).  ``schedules`` (keys
+    of :data:`SCHEDULES`) are tried for the stochastic methods; full batch runs ``constant``.
+    ``targets`` are relative suboptimalities ``(f - f*) / |f*|``; ``criterion_target`` decides the
+    winner of a grid.  ``delta`` is the Huber threshold, ``fit_seed`` the seed of every run's row
+    shuffling, ``probe_mbytes`` the size of the memory-bandwidth probe's read, ``lp_size_limit`` the
+    largest ``n_samples * (n_features + 1)`` whose L1 optimum is certified by LP, ``settle_s`` a pause
+    after each dataset's set-up (OpenBLAS threads left spinning by the optimum's solve slowed the next
+    timed runs 2-3x).
     """
 
     datasets: tuple[DatasetSpec, ...]

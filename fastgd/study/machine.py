@@ -37,20 +37,14 @@ __all__ = [
 
 
 def measure_read_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5, n_features: int = 100) -> float:
-    """Streaming-read bandwidth in GB/s (1e9 bytes/s): the median of ``repeats`` reads of an ``X``.
-
-    The read is :func:`fastgd.kernels.stream_read`, the floor the benchmark
-    suite measures every kernel against: one vectorised, parallel pass over a
-    float64 ``X`` of ``n_features`` columns and ``n_bytes`` in all, on Numba's
-    current threads.
+    """Streaming-read bandwidth in GB/s (1e9 bytes/s), on Numba's current threads (module docstring).
 
     Parameters
     ----------
     n_bytes : int, default 256 MiB
-        Size of ``X``; keep it well above the last-level cache.
+        Size of the float64 ``X``; keep it well above the last-level cache.
     repeats : int, default 5
-        Timed reads (after one untimed read that also compiles the kernel and
-        faults the pages in).
+        Timed reads, after one untimed read that compiles the kernel and faults the pages in.
     n_features : int, default 100
 
     Returns
@@ -126,11 +120,8 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``cpu_model``, ``cores``, ``llc_bytes`` (last-level cache, ``None`` if
-        unknown), ``numba_threads_available``,
-        ``bandwidth_gbytes_per_s``, ``python``, ``numpy``, ``numba``,
-        ``pandas``, ``torch`` (``None`` if absent), ``sklearn`` (``None`` if
-        absent), ``scipy``, ``fastgd`` and ``platform``.
+        CPU model, cores, last-level cache bytes, Numba threads, the bandwidth, the platform and the
+        versions of Python and the packages (``None`` for one that is not installed).
     """
     return {
         "cpu_model": cpu_model(),
@@ -152,11 +143,7 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def thread_limits(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after.
-
-    The study runs each case at its thread count through this.  Only the
-    harness sets thread counts: library code reads ``numba.get_num_threads()``.
-    """
+    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after."""
     from threadpoolctl import threadpool_limits
 
     previous_numba = numba.get_num_threads()
