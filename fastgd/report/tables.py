@@ -73,12 +73,11 @@ def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = None) -> pd.DataFrame:
     """One row per case of the timing phase (columns :data:`TIMING_COLUMNS`).
 
-    A repetition's epoch time is the median of its epochs; the table gives the
-    median over repetitions, their min and max, ``spread`` = (max - min) /
-    median, samples/s and GB/s of ``X`` read at the median, and that rate as a
-    share of the streaming-read probe's ``bandwidth_gbytes_per_s``.
+    A repetition's epoch time is the median of its epochs; the table gives the median over
+    repetitions, their min and max, ``spread`` = (max - min) / median, samples/s and GB/s of ``X``
+    read at the median, and that rate over the read probe's ``bandwidth_gbytes_per_s``.
     """
-    timing = points[points["phase"] == "timing"] if "phase" in points else points
+    timing = points[points["phase"] == "timing"]
     if timing.empty:
         return pd.DataFrame(columns=list(TIMING_COLUMNS))
     runs = run_summary(timing)
@@ -113,10 +112,8 @@ def winners_table(points: pd.DataFrame, targets: Sequence[float]) -> pd.DataFram
 def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
     """One row per tuning group: the tuned winner's median time to each target, side by side.
 
-    Columns: the group keys, ``time_to_<target>`` (seconds, NaN when not
-    reached) and ``lr_<target>`` for each target, and ``best_suboptimality``
-    (the lowest median best suboptimality of the winners: what a "not
-    reached" reached instead).
+    Columns: the group keys, ``time_to_<target>`` (seconds, NaN when not reached) and ``lr_<target>``
+    for each target, and ``best_suboptimality`` (what a "not reached" reached instead).
     """
     if winners.empty:
         return pd.DataFrame()
@@ -134,7 +131,7 @@ def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.
 
 def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame) -> pd.DataFrame:
     """Every configuration of the lr grid (tune phase): its final suboptimality and whether it won at ``target``."""
-    tune = points[points["phase"] == "tune"] if "phase" in points else points
+    tune = points[points["phase"] == "tune"]
     if tune.empty:
         return pd.DataFrame()
     configs = config_summary(tune, target).drop(columns=["phase", "final_objective"], errors="ignore")
@@ -148,10 +145,8 @@ def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame
 def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
     """Performance profiles of the winners' time to target, at each target.
 
-    ``profile`` is ``"methods (fastgd)"`` (solvers: fastgd's methods; problems:
-    dataset × loss) or ``"backends: <method>"`` (solvers: the backends that ran
-    that method).  Columns: ``profile``, ``target``, ``solver``, ``tau``,
-    ``fraction``, ``n_problems``.
+    ``profile`` is ``"methods (fastgd)"`` (solvers: fastgd's methods; problems: dataset × loss) or
+    ``"backends: <method>"`` (solvers: the backends that ran that method).
     """
     parts = []
     problem = present(winners, PROBLEM_KEYS)
@@ -168,10 +163,8 @@ def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
             if method["backend"].nunique() > 1:
                 profile = performance_profile(method, "backend_label", problem, "time_to_target_s")
                 parts.append(profile.assign(profile=f"backends: {label}", target=target))
-    if not parts:
-        return pd.DataFrame(columns=["profile", "target", "solver", "tau", "fraction", "n_problems"])
-    table = pd.concat(parts, ignore_index=True)
-    return table[["profile", "target", "solver", "tau", "fraction", "n_problems"]]
+    columns = ["profile", "target", "solver", "tau", "fraction", "n_problems"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def _against_peers(frame: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
@@ -179,25 +172,17 @@ def _against_peers(frame: pd.DataFrame, value: str, keys: list[str]) -> pd.DataF
     peers = frame[frame["backend"] != REFERENCE_BACKEND]
     extra = present(frame, ("reached", "best_suboptimality"))
     left = reference[keys + [value] + extra].rename(columns={value: "fastgd_s", "reached": "fastgd_reached"})
-    right = peers[keys + ["backend", value] + extra].rename(
-        columns={
-            "backend": "peer",
-            value: "peer_s",
-            "reached": "peer_reached",
-            "best_suboptimality": "peer_best_suboptimality",
-        }
-    )
+    right = peers[keys + ["backend", value] + extra].rename(columns={"backend": "peer", value: "peer_s"})
+    right = right.rename(columns={name: f"peer_{name}" for name in extra})
     return left.drop(columns="best_suboptimality", errors="ignore").merge(right, on=keys, how="inner")
 
 
 def speedup_table(timing: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """Speed-up of fastgd over each peer = peer time / fastgd time (above 1: fastgd is faster).
 
-    ``kind == "per_epoch"``: median epoch time of the timing phase, same
-    dataset, loss, method, optimizer, batch size and threads.
-    ``kind == "time_to_target"``: the tuned winners' median time to
-    ``target`` on each convergence problem (equal accuracy); infinite when
-    only fastgd reached it, NaN when fastgd did not.
+    ``kind == "per_epoch"``: median epoch time of the timing phase, same dataset, loss, method,
+    optimizer, batch size and threads.  ``kind == "time_to_target"``: the tuned winners' median time
+    to ``target`` on each problem (equal accuracy); infinite when only fastgd reached it.
     """
     parts = []
     if not timing.empty:

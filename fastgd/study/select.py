@@ -182,17 +182,13 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per :data:`GROUP_KEYS` group with the columns of
-        :func:`config_summary` for the winner plus ``target``.  A group whose
-        every configuration diverged keeps one row with ``lr`` NaN,
-        ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and
-        ``grid_edge`` ``""``.
+        One row per :data:`GROUP_KEYS` group: :func:`config_summary`'s columns for the winner and
+        ``target``.  A group whose every configuration diverged keeps one row with ``lr`` NaN,
+        ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and ``grid_edge`` ``""``.
     """
     runs = run_summary(points[points["phase"] == "tune"], [target])
     configs = _configs(runs, target)
-    ranking = _configs(
-        runs[runs["repetition"] == 0], target
-    )  # the grid pass decides; repetitions only measure the winner
+    ranking = _configs(runs[runs["repetition"] == 0], target)  # the grid pass decides; repetitions only measure
     group_keys = present(configs, GROUP_KEYS)
     config_keys = present(configs, CONFIG_KEYS)
     configs["group"] = configs.groupby(group_keys, dropna=False, sort=False).ngroup()
@@ -200,13 +196,10 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     ranking["rank_final"] = ranking["final_objective"].fillna(np.inf)
     ranked = ranking[~ranking["diverged"]].sort_values(["rank_time", "rank_final", "lr"], kind="stable")
     order = ranked[config_keys].merge(configs.reset_index(), on=config_keys, how="left")["index"]
-    candidates = configs.loc[order.to_numpy()]
-    winners = candidates.drop_duplicates("group")
+    winners = configs.loc[order.to_numpy()].drop_duplicates("group")
     failed = configs[~configs["group"].isin(winners["group"])].drop_duplicates("group").copy()
-    failed["lr"] = np.nan
-    failed["schedule"] = pd.NA
-    failed[["time_to_target_s", "final_suboptimality", "best_suboptimality", "spread"]] = np.nan
-    failed["grid_edge"] = ""
+    failed[["lr", "time_to_target_s", "final_suboptimality", "best_suboptimality", "spread"]] = np.nan
+    failed["schedule"], failed["grid_edge"] = pd.NA, ""
     table = pd.concat([winners, failed]) if len(failed) else winners
     table = table.sort_values("group").drop(columns=["group", "final_objective"])
     return table.assign(target=float(target)).reset_index(drop=True)
@@ -231,27 +224,19 @@ def performance_profile(
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per (solver, problem) with a cost in ``value`` (lower is
-        better, e.g. time to target); NaN or inf means not solved.  Duplicate
-        rows keep their lowest value; a solver missing for a problem has not
-        solved it.
-    solver : str
-        Column naming the solver.
-    problem : str or sequence of str
-        Column(s) naming the problem.
-    value : str
-        Column of costs.
+        One row per (``solver``, ``problem``) with a cost in column ``value`` (lower is better, e.g.
+        time to target); NaN or inf means not solved, duplicates keep their lowest cost, a solver
+        missing for a problem has not solved it.
+    solver, problem, value : str (``problem`` may be a sequence of columns)
     taus : sequence of float, optional
-        Ratios at which to evaluate the profile (default: 1 and every finite
-        ratio that occurs).
+        Ratios at which to evaluate the profile (default: 1 and every finite ratio that occurs).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``solver``, ``tau``, ``fraction`` (in [0, 1], non-decreasing in
-        ``tau``) and ``n_problems``.  Ratio of a solver on a problem: its cost
-        divided by the lowest cost any solver reached there (1 for a cost of 0
-        when the lowest is 0); infinite when not solved.
+        ``solver``, ``tau``, ``fraction`` (in [0, 1], non-decreasing in ``tau``), ``n_problems``.
+        A solver's ratio on a problem is its cost over the lowest cost there (1 for a cost of 0 when
+        the lowest is 0), infinite when not solved.
     """
     problem_keys = [problem] if isinstance(problem, str) else list(problem)
     frame = table[[solver] + problem_keys].copy()
