@@ -19,6 +19,7 @@ from fastgd.report.labels import (
     style_of_label,
     variant_labels,
 )
+from fastgd.report.markdown import verdict
 from fastgd.report.plotdata import (
     convergence_lines,
     epoch_time_bars,
@@ -37,7 +38,6 @@ from fastgd.report.tables import (
     timing_table,
     winners_table,
 )
-from fastgd.report.verdict import verdict
 
 from .test_select import curve, points
 

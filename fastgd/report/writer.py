@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..study.config import Study
 from ..study.store import load_points, read_study_info
-from .markdown import render_study_report
+from .markdown import render_study_report, verdict
 from .plotdata import convergence_lines, epoch_time_bars, profile_lines, sensitivity_lines, speedup_bars
 from .plots import draw_bars, draw_lines, figure_png_bytes
 from .tables import (
@@ -31,7 +31,6 @@ from .tables import (
     timing_table,
     winners_table,
 )
-from .verdict import verdict
 
 __all__ = ["OWNED_FILES", "FigureWriter", "ReportError", "remove_stale", "write_report", "write_study_report"]
 
