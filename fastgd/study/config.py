@@ -1,16 +1,7 @@
 """What a study runs, as a declarative schema: :class:`Study` and its presets.
 
-A study has two phases:
-
-* **tune** -- on each of ``datasets`` (small enough to certify the optimum),
-  every method x backend x loss runs over a log grid of learning rates (and,
-  for the stochastic methods, each of ``schedules``); the winner of each group
-  is picked by the criterion of :mod:`fastgd.study.select` and repeated
-  ``repetitions`` times.
-* **timing** -- on ``timing.dataset`` (larger than the last-level cache), each
-  method x backend runs at its tuned learning rate for the epoch-time table.
-
-The schema is a tree of :class:`msgspec.Struct` types decoded from TOML
+A study has a tune phase on ``datasets`` and a timing phase on ``timing.dataset`` (see
+:mod:`fastgd.study.runner`).  The schema is a tree of :class:`msgspec.Struct` types decoded from TOML
 (:func:`load_study`), so a wrong value is reported with its key path
 (``datasets[0].n_samples: expected int, got str``).  Names come from the
 library: losses from :data:`fastgd.kernels.LOSSES`, methods from
@@ -89,13 +80,11 @@ class DatasetSpec(_Spec, kw_only=True, frozen=True):
 class MethodSpec(_Spec, kw_only=True, frozen=True):
     """One method of a study.
 
-    ``name`` is one of :data:`fastgd.METHODS` (built with :func:`fastgd.method`)
-    or any other name, which then needs ``optimizer`` (a key of
-    :data:`fastgd.OPTIMIZERS`).  ``batch_size`` absent means full batch for a
-    user method (as ``fit(batch_size=None)``) and the built-in default for a
-    built-in one.  ``lr`` is the centre of the learning-rate grid (default:
-    the method's default rate); ``schedules`` overrides the study's;
-    ``params`` holds extra optimizer hyper-parameters (torch.optim names).
+    ``name`` is one of :data:`fastgd.METHODS` (built with :func:`fastgd.method`) or any other name,
+    which then needs ``optimizer`` (a key of :data:`fastgd.OPTIMIZERS`).  ``batch_size`` absent is full
+    batch for a user method (as ``fit(batch_size=None)``), the default for a built-in one.  ``lr`` is
+    the grid centre (default: the method's rate); ``schedules`` overrides the study's; ``params`` are
+    extra optimizer hyper-parameters (torch.optim names).
     """
 
     name: str
@@ -119,9 +108,8 @@ class MethodSpec(_Spec, kw_only=True, frozen=True):
 class LrGrid(_Spec, kw_only=True, frozen=True):
     """The learning-rate grid: ``points`` rates ``centre * ratio**k`` around each method's centre.
 
-    When the winner sits on an edge of the grid, up to ``max_widen`` further
-    rates are added beyond that edge, one at a time; a winner still on the
-    edge is flagged in the report.
+    A winner on an edge adds rates beyond it, one at a time, up to ``max_widen``; one still on the edge
+    is flagged in the report.
     """
 
     points: PositiveInt = 5

@@ -145,16 +145,10 @@ def _run_peer(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], fl
 
 
 def run_case(case: Case, X: np.ndarray, y: np.ndarray, optimum: Optimum) -> pd.DataFrame:
-    """Run ``case`` on ``(X, y)``; return its tidy rows (see :mod:`fastgd.study.store` for the columns).
+    """Run ``case`` on its dataset ``(X, y)``; return its tidy rows (columns: :mod:`fastgd.study.store`).
 
-    Parameters
-    ----------
-    case : Case
-    X, y : ndarray
-        The case's dataset.
-    optimum : Optimum
-        The certified optimum of the case's (dataset, loss), carried into the
-        ``f_star``, ``f_star_kind`` and ``suboptimality`` columns.
+    ``optimum``, the certified optimum of the case's (dataset, loss), fills ``f_star``,
+    ``f_star_kind`` and ``suboptimality``.
     """
     run = _run_fastgd if case.backend in ("fastgd", "distributed") else _run_peer
     points, compile_s, diverged_reason = run(case, X, y)

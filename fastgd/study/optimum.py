@@ -56,15 +56,9 @@ _CHUNK_ROWS = 65_536
 
 
 class Optimum(NamedTuple):
-    """A certified optimum, or ``kind=None`` when there is none.
+    """A certified optimum: ``loss`` (fastgd's definition), float64 ``coef``, ``intercept``, ``kind``.
 
-    Attributes
-    ----------
-    loss : float or None
-        Objective at the optimum (fastgd's loss definition).
-    coef : ndarray (n_features,) float64, or None
-    intercept : float or None
-    kind : {"normal_equations", "highs_lp"} or None
+    ``kind`` is ``"normal_equations"`` or ``"highs_lp"``; every field is ``None`` when there is none.
     """
 
     loss: float | None

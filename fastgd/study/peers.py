@@ -60,21 +60,10 @@ TORCH_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "
 class Peer:
     """A peer's common state; subclasses implement ``run_epoch`` and ``parameters``.
 
-    Parameters
-    ----------
-    X : ndarray (n_samples, n_features), y : ndarray (n_samples,)
-    loss : {"l2", "l1", "huber"}
-    delta : float
-    optimizer : fastgd optimizer
-    batch_size : int or None
-        ``None`` (or >= n_samples) for full batch, 1 for per-sample SGD.
-    schedule : fastgd schedule
-    epochs : int
-        The run's number of epochs (for the schedule).
-    seed : int
-        ``fit``'s shuffling seed.
-    shuffle : bool
-        Visit the rows in :func:`fastgd.epoch_order` (else in storage order).
+    ``loss`` is ``"l2"``, ``"l1"`` or ``"huber"`` (threshold ``delta``), ``optimizer`` and ``schedule``
+    fastgd's objects, ``batch_size`` ``None`` (or >= n_samples) for full batch and 1 for per-sample
+    SGD, ``epochs`` the run's (for the schedule), ``seed`` ``fit``'s shuffling seed, and ``shuffle``
+    visits the rows in :func:`fastgd.epoch_order` (else in storage order).
     """
 
     def __init__(
@@ -129,17 +118,10 @@ def numpy_slope(residual: np.ndarray, loss: str, delta: float) -> np.ndarray:
 
 
 class NumpyOptimizer:
-    """One of fastgd's optimizer rules on a flat NumPy parameter vector.
+    """One of fastgd's optimizer rules (``optimizer.name``; its fields are the hyper-parameters) in NumPy.
 
-    Parameters
-    ----------
-    optimizer : fastgd optimizer
-        Its ``name`` selects the rule; its fields are the hyper-parameters.
-    n_params : int
-        Length of the parameter vector (coefficients then intercept).
-    n_decay : int
-        Weight decay acts on ``params[:n_decay]`` only.
-    dtype : numpy dtype
+    The parameter vector holds ``n_params`` values (coefficients, then intercept); weight decay acts
+    on ``params[:n_decay]`` only.
     """
 
     def __init__(self, optimizer: Any, n_params: int, n_decay: int, dtype: Any) -> None:

@@ -261,11 +261,9 @@ def run_study(
     Raises
     ------
     StudyConfigError
-        The study asks for more threads than the machine has, or a dataset
-        that cannot be allocated.
+        More threads than the machine has, or a dataset or probe that cannot be allocated.
     fastgd.study.store.StoreError
-        The results directory is locked by another run, holds another study,
-        or cannot be written (checked before anything is measured).
+        The results directory is locked, holds another study, or cannot be written (checked first).
     """
     started = time.perf_counter()
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -291,7 +289,7 @@ def run_study(
         finally:
             close_clusters()
             outcome.elapsed_s = time.perf_counter() - started
-            info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s}
-            info["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s, "finished_at": finished_at}
             store.write_study_info(info)
     return outcome
