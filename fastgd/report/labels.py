@@ -110,8 +110,6 @@ def format_number(value: Any, digits: int = 3) -> str:
     """``digits`` significant digits, ints as ints (thousands separated), missing as an em dash, text as is."""
     if is_missing(value):
         return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     if isinstance(value, str):
         return value
     number = float(value)

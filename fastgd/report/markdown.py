@@ -59,6 +59,12 @@ def machine_table(machine: Mapping[str, Any]) -> str:
     return table_markdown(pd.DataFrame({"": keys, "value": values}))
 
 
+def _time_or_best(times: pd.Series, bests: pd.Series) -> list[str]:
+    """Times to a target; a missed one as ``not reached (best x)``."""
+    pairs = zip(times, bests, strict=True)
+    return [not_reached(best) if is_missing(time) else format_seconds(time) for time, best in pairs]
+
+
 def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> str:
     if table.empty:
         return "No tune-phase point was recorded.\n"
@@ -69,11 +75,8 @@ def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> s
     }
     for target in targets:
         label = f"{target:.0e}"
-        columns[f"time to {label}"] = [
-            format_seconds(time) if not is_missing(time) else not_reached(best)
-            for time, best in zip(table[f"time_to_{label}"], table["best_suboptimality"], strict=True)
-        ]
-        columns[f"lr for {label}"] = [format_number(lr) for lr in table[f"lr_{label}"]]
+        columns[f"time to {label}"] = _time_or_best(table[f"time_to_{label}"], table["best_suboptimality"])
+        columns[f"lr for {label}"] = table[f"lr_{label}"].map(format_number)
     return table_markdown(pd.DataFrame(columns))
 
 
@@ -81,26 +84,22 @@ def timing_markdown(timing: pd.DataFrame, first_columns: Mapping[str, Sequence[s
     """The timing table (:data:`.tables.TIMING_COLUMNS`) in Markdown, after ``first_columns`` if given."""
     if timing.empty:
         return "No timing-phase point was recorded.\n"
+    seconds = timing[["epoch_time_s", "epoch_time_min_s", "epoch_time_max_s"]].map(format_seconds)
+    span = seconds.iloc[:, 0] + " [" + seconds.iloc[:, 1] + "–" + seconds.iloc[:, 2] + "]"
     frame = pd.DataFrame(
         {
             **(first_columns or {}),
-            "problem": list(problem_labels(timing, with_dataset=True)),
-            "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
-            "backend": list(variant_labels(timing, ["backend", "threads"])),
-            "lr": [format_number(lr) for lr in timing["lr"]],
-            "epoch time [min–max]": [
-                f"{format_seconds(row.epoch_time_s)} [{format_seconds(row.epoch_time_min_s)}–"
-                f"{format_seconds(row.epoch_time_max_s)}]"
-                for row in timing.itertuples()
-            ],
-            "spread": ["—" if is_missing(value) else f"{value:.0%}" for value in timing["spread"]],
-            "samples/s": [format_rate(value) for value in timing["samples_per_s"]],
-            "GB/s": [format_number(value) for value in timing["gbytes_per_s"]],
-            "of read bandwidth": [
-                "—" if is_missing(value) else f"{value:.1%}" for value in timing["bandwidth_fraction"]
-            ],
-            "compile": [format_seconds(value) for value in timing["compile_s"]],
-            "repetitions": [format_number(value) for value in timing["repetitions"]],
+            "problem": problem_labels(timing, with_dataset=True),
+            "method": variant_labels(timing, ["method", "batch_size", "optimizer"]),
+            "backend": variant_labels(timing, ["backend", "threads"]),
+            "lr": timing["lr"].map(format_number),
+            "epoch time [min–max]": span,
+            "spread": timing["spread"].map(lambda value: "—" if is_missing(value) else f"{value:.0%}"),
+            "samples/s": timing["samples_per_s"].map(format_rate),
+            "GB/s": timing["gbytes_per_s"].map(format_number),
+            "of read bandwidth": timing["bandwidth_fraction"].map(lambda v: "—" if is_missing(v) else f"{v:.1%}"),
+            "compile": timing["compile_s"].map(format_seconds),
+            "repetitions": timing["repetitions"].map(format_number),
         }
     )
     return table_markdown(frame)
@@ -119,12 +118,9 @@ def speedup_markdown(speedup: pd.DataFrame) -> str:
             "problem": list(problem_labels(speedup)),
             "method": list(variant_labels(speedup, ["method", "batch_size", "optimizer", "threads"])),
             "peer": list(variant_labels(speedup.rename(columns={"peer": "backend"}), ["backend"])),
-            "fastgd": [format_seconds(value) for value in speedup["fastgd_s"]],
-            "peer time": [
-                format_seconds(time) if not is_missing(time) else not_reached(best)
-                for time, best in zip(speedup["peer_s"], speedup["peer_best_suboptimality"], strict=True)
-            ],
-            "speed-up": [format_speedup(value) for value in speedup["speedup"]],
+            "fastgd": speedup["fastgd_s"].map(format_seconds),
+            "peer time": _time_or_best(speedup["peer_s"], speedup["peer_best_suboptimality"]),
+            "speed-up": speedup["speedup"].map(format_speedup),
         }
     )
     return table_markdown(frame)

@@ -104,9 +104,8 @@ def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = No
 
 def winners_table(points: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
     """:func:`~fastgd.study.select.select_winners` at each target, stacked (a ``target`` column)."""
-    frames = [select_winners(points, target) for target in targets]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return sort_rows(table.drop(columns="phase", errors="ignore"))
+    table = pd.concat([select_winners(points, target) for target in targets], ignore_index=True)
+    return sort_rows(table.drop(columns="phase"))
 
 
 def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:

@@ -132,14 +132,9 @@ def least_absolute_deviations(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     dual_objective = -float(result.fun)
     # The primal solution is the dual of the equality rows up to HiGHS' sign
     # convention; keep the sign whose loss meets the dual bound.
-    best: tuple[np.ndarray, float, float] | None = None
-    for sign in (1.0, -1.0):
-        coef, intercept = sign * duals[:n_features], float(sign * duals[n_features])
-        value = float(np.mean(np.abs(np.asarray(X, dtype=np.float64) @ coef + intercept - y)))
-        if best is None or value < best[2]:
-            best = (coef, intercept, value)
-    assert best is not None
-    coef, intercept, value = best
+    X64 = np.asarray(X, dtype=np.float64)
+    fits = [(sign * duals[:n_features], float(sign * duals[n_features])) for sign in (1.0, -1.0)]
+    value, coef, intercept = min((float(np.mean(np.abs(X64 @ c + b - y))), c, b) for c, b in fits)
     if value - dual_objective > L1_GAP_TOLERANCE * max(1.0, abs(dual_objective)):
         return None
     return coef, intercept, dual_objective
