@@ -15,13 +15,10 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-import fastgd
-
 from ..study.select import DATASET_KEYS, present
 
 __all__ = [
     "BACKEND_ORDER",
-    "METHOD_ORDER",
     "Style",
     "backend_style",
     "format_number",
@@ -49,9 +46,6 @@ class Style(NamedTuple):
     label: str
 
 
-METHOD_ORDER: tuple[str, ...] = tuple(fastgd.METHODS)
-BACKEND_ORDER: tuple[str, ...] = ("fastgd", "distributed", "numpy", "sklearn", "torch")
-
 _METHOD_STYLES: dict[str, Style] = {
     "batch": Style("#0072B2", "o", "-", "", "batch GD"),
     "sgd": Style("#D55E00", "s", "-", "", "SGD"),
@@ -65,6 +59,7 @@ _BACKEND_STYLES: dict[str, Style] = {
     "sklearn": Style("#7F7F7F", "^", "-.", "..", "scikit-learn"),
     "torch": Style("#B2182B", "D", ":", "xx", "PyTorch"),
 }
+BACKEND_ORDER: tuple[str, ...] = tuple(_BACKEND_STYLES)  # the order of the report's rows
 _SPARE_COLORS = ("#882255", "#44AA99", "#999933", "#AA4499", "#117733", "#661100")
 _SPARE_HATCHES = ("++", "oo", "--", "||", "..", "//", "xx")
 _LOSS_LABELS = {"l2": "L2", "l1": "L1", "huber": "Huber"}

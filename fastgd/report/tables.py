@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from fastgd import METHODS
 from fastgd.kernels import LOSSES
 from fastgd.study.select import (
     CONFIG_KEYS,
@@ -25,7 +26,7 @@ from fastgd.study.select import (
     winning_points,
 )
 
-from .labels import BACKEND_ORDER, METHOD_ORDER, variant_labels
+from .labels import BACKEND_ORDER, variant_labels
 
 __all__ = [
     "NOISY_SPREAD",
@@ -53,7 +54,7 @@ _SORT_KEYS = ("target", "kind", *PROBLEM_KEYS, "method", "backend", "optimizer",
 _SORT_KEYS += ("lr", "schedule")
 _RANKS = {
     column: {name: position for position, name in enumerate(order)}
-    for column, order in (("loss", tuple(LOSSES)), ("method", METHOD_ORDER), ("backend", BACKEND_ORDER))
+    for column, order in (("loss", tuple(LOSSES)), ("method", METHODS), ("backend", BACKEND_ORDER))
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from dataclasses import asdict
 from typing import Any, Literal
 
 import msgspec
@@ -19,7 +18,7 @@ import msgspec
 from ..optim import OPTIMIZERS
 from .config import SCHEDULES, DatasetSpec
 
-__all__ = ["Case", "backend_applies", "missing_backend_note", "optimizer_params"]
+__all__ = ["Case", "backend_applies", "missing_backend_note"]
 
 #: Peer backend -> (module it imports, the package that provides it, the extra to install).
 _BACKEND_PACKAGES = {
@@ -76,12 +75,6 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
         dataset = {"data_seed" if key == "seed" else key: value for key, value in spec.items()}
         keys = "loss delta method optimizer batch_size backend threads lr schedule repetition".split()
         return {"case_id": self.case_id, "phase": self.phase, **dataset, **{key: getattr(self, key) for key in keys}}
-
-
-def optimizer_params(optimizer: Any) -> dict[str, Any]:
-    """Every hyper-parameter of a fastgd optimizer but ``lr`` (tuples as lists, for JSON)."""
-    fields = asdict(optimizer).items()
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in fields if key != "lr"}
 
 
 def missing_backend_note(backend: str) -> str | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import make_regression
-from .cases import Case, backend_applies, missing_backend_note, optimizer_params
+from .cases import Case, backend_applies, missing_backend_note
 from .config import DatasetSpec, MethodSpec, Study, StudyConfigError
 from .machine import cpu_count, machine_info, measure_read_bandwidth, thread_limits
 from .measure import close_clusters, run_case
@@ -46,7 +46,6 @@ __all__ = ["StudyOutcome", "run_study"]
 class StudyOutcome:
     """What :func:`run_study` did: cases measured and skipped, notes, elapsed seconds."""
 
-    results_dir: Path
     n_run: int = 0
     n_skipped: int = 0
     notes: list[str] = field(default_factory=list)
@@ -138,11 +137,12 @@ class _Runner:
 
     def _case(self, phase: str, spec: DatasetSpec, loss: str, method: MethodSpec, backend: str, **keys: Any) -> Case:
         optimizer, batch_size = method.build()
-        study = self.study
+        params = asdict(optimizer)  # every hyper-parameter but lr, which is the case's own key
+        study, lr = self.study, float(params.pop("lr"))
         fields = {
             "phase": phase, "dataset": spec, "loss": loss, "delta": study.delta, "method": method.name,
-            "optimizer": optimizer.name, "optimizer_params": optimizer_params(optimizer), "batch_size": batch_size,
-            "backend": backend, "threads": study.threads, "lr": float(optimizer.lr), "schedule": "constant",
+            "optimizer": optimizer.name, "optimizer_params": params, "batch_size": batch_size,
+            "backend": backend, "threads": study.threads, "lr": lr, "schedule": "constant",
             "epochs": method.epochs or study.epochs, "repetition": 0, "fit_seed": study.fit_seed,
         }  # fmt: skip
         return Case(**(fields | keys))
@@ -268,7 +268,7 @@ def run_study(
     started = time.perf_counter()
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
     _check_threads(study)
-    outcome = StudyOutcome(Path(results_dir))
+    outcome = StudyOutcome()
     outcome.notes.extend(n for b in study.backends if (n := missing_backend_note(b)) is not None)
     with ResultsStore(results_dir, study.to_dict(), discard=force) as store:
         try:

@@ -253,9 +253,5 @@ def performance_profile(
     else:
         tau_values = np.asarray(taus, dtype="float64")
     fractions = (ratios[:, :, None] <= tau_values[None, None, :]).mean(axis=0) if len(costs) else np.zeros((0, 0))
-    rows = [
-        {"solver": name, "tau": tau, "fraction": float(fractions[column, index]), "n_problems": len(costs)}
-        for column, name in enumerate(wide.columns)
-        for index, tau in enumerate(tau_values)
-    ]
-    return pd.DataFrame(rows, columns=["solver", "tau", "fraction", "n_problems"])
+    grid = pd.MultiIndex.from_product([wide.columns, tau_values], names=["solver", "tau"])
+    return pd.DataFrame({"fraction": fractions.ravel()}, index=grid).reset_index().assign(n_problems=len(costs))
