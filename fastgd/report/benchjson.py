@@ -1,14 +1,11 @@
 """Turn a ``pytest --benchmark-json=FILE`` result into the report's timing table, plots and REPORT.md.
 
-One row of :data:`fastgd.report.tables.TIMING_COLUMNS` per benchmark, plus
-:data:`BENCHMARK_COLUMNS`.  The case columns (``n_samples``, ``method``,
-``backend``, ``threads``, ...), ``samples_per_s`` and ``gbytes_per_s`` come from
-the benchmark's ``extra_info``, else its ``params``, under their own names
-(``implementation`` names the backend); a ``size`` parameter ``[n_samples, n_features]``
-fills those two.  ``epoch_time_s``, ``epoch_time_min_s``, ``epoch_time_max_s``
-are the median, min and max time of one call (one epoch for the epoch
-benchmarks, one kernel call for the others), ``repetitions`` the rounds.
-Anything missing stays empty: nothing is guessed.
+One row of :data:`fastgd.report.tables.TIMING_COLUMNS` per benchmark, plus :data:`BENCHMARK_COLUMNS`.
+The case columns (``n_samples``, ``method``, ``backend``, ``threads``, ...), ``samples_per_s`` and
+``gbytes_per_s`` come from the benchmark's ``extra_info``, else its ``params`` (``implementation``
+names the backend; a ``size`` ``[n_samples, n_features]`` fills those two).  ``epoch_time_s``,
+``epoch_time_min_s``, ``epoch_time_max_s`` are the median, min and max time of one call (one epoch
+for the epoch benchmarks), ``repetitions`` the rounds.  Anything missing stays empty.
 """
 
 from __future__ import annotations
@@ -129,7 +126,7 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
     json_path : path-like
         The file written by ``pytest --benchmark-json=FILE``.
     out_dir : path-like
-        Output directory (created if needed); files are written atomically.
+        Output directory, created if needed.
 
     Returns
     -------

@@ -79,14 +79,13 @@ def draw_lines(
     title: str,
     xlabel: str,
     ylabel: str,
-    log_x: bool = True,
     log_y: bool = True,
     steps: bool = False,
     hlines: Sequence[float] = (),
 ) -> Figure:
     """A panel per ``panel`` and a line per ``series`` of line data (:data:`.plotdata.LINE_COLUMNS`, not empty).
 
-    ``log_x``/``log_y`` make the axes logarithmic, ``steps`` draws step lines (performance profiles),
+    Log x axis (and y unless ``log_y`` is false); ``steps`` draws step lines (performance profiles),
     ``hlines`` are dotted reference lines (the targets) drawn where inside the y range.
     """
     figure, grid = _panel_grid(data, title)
@@ -107,9 +106,9 @@ def draw_lines(
                 label=str(series),
             )
             legend.setdefault(str(series), handle)
-        axes.set_xscale("log" if log_x else "linear")
+        axes.set_xscale("log")
         axes.set_yscale("log" if log_y else "linear")
-        if steps and log_x:
+        if steps:
             _plain_ticks(axes.xaxis)
         _marks(axes, panel)
         low, high = axes.get_ylim()

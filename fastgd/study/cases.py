@@ -1,10 +1,8 @@
 """A :class:`Case`: one run (one repetition) of one configuration, with a stable id.
 
-A case holds every parameter that changes a measurement; its ``case_id`` is
-the first 16 hex digits of the SHA-256 of its canonical JSON, so the same
-parameters get the same id in every run, which is what lets a rerun skip the
-cases whose file already exists.  :meth:`Case.columns` are the key columns
-of the tidy rows the case produces.
+A case holds every parameter that changes a measurement; its ``case_id`` (16 hex digits of the
+SHA-256 of its canonical JSON) is the same in every run, which lets a rerun skip the cases whose file
+exists.  :meth:`Case.columns` are the key columns of the tidy rows the case produces.
 """
 
 from __future__ import annotations
@@ -90,10 +88,9 @@ def missing_backend_note(backend: str) -> str | None:
 def backend_applies(backend: str, optimizer: Any, batch_size: int | None, schedule: str) -> bool:
     """Whether ``backend`` implements this method (optimizer, batch size) with this schedule.
 
-    ``numpy`` runs everything; ``sklearn`` runs plain per-sample SGD
-    (``SGDRegressor``); ``torch`` runs every method that updates on more than
-    one sample (per-sample steps in PyTorch are all framework overhead);
-    ``distributed`` runs full batch and the stochastic methods as local SGD.
+    ``numpy`` runs everything; ``sklearn`` plain per-sample SGD (``SGDRegressor``); ``torch`` every
+    method that updates on more than one sample (per-sample steps in PyTorch are all framework
+    overhead); ``distributed`` full batch, and the stochastic methods as local SGD.
     """
     if backend in ("fastgd", "numpy", "distributed"):
         return True

@@ -1,10 +1,9 @@
 """The machine a study runs on: CPU, versions, and a memory-bandwidth read probe.
 
-The probe times :func:`fastgd.kernels.stream_read` -- one vectorised,
-parallel read of an ``X`` of ``probe_mbytes`` (far larger than any cache), the
-floor the benchmark suite measures every kernel against -- and reports the
-median of a few reads in GB/s (1e9 bytes/s).  The report divides each epoch's
-GB/s of ``X`` by it: how close a pass over the data comes to a bare read.
+The probe times :func:`fastgd.kernels.stream_read` (one vectorised, parallel read of an ``X`` of
+``probe_mbytes``, far larger than any cache: the floor the benchmark suite measures every kernel
+against) and reports the median of a few reads in GB/s.  The report divides each epoch's GB/s of
+``X`` by it: how close a pass over the data comes to a bare read.
 """
 
 from __future__ import annotations

@@ -2,21 +2,16 @@
 
 Timing discipline (benchopt's):
 
-* JIT compilation and first-call costs are paid *before* timing, in a short
-  warm-up run on a slice of the same data in the same batch regime; fastgd's
-  is reported as ``compile_s``;
-* fastgd records ``time_s`` itself (:func:`fastgd.fit`'s history excludes
-  loss evaluation and compilation);
-* ``distributed`` runs :func:`fastgd.distributed.fit` on a local Dask cluster
-  of ``threads`` single-threaded workers, started once for the study; its
-  history times only the training rounds, as ``fit``'s does;
-* a peer's epoch is timed with :func:`time.perf_counter` around
-  ``run_epoch(epoch)`` only, which includes the epoch's row permutation; the
-  parameter copy and the full-data objective are computed outside it.
+* JIT compilation and first-call costs are paid *before* timing, in a short warm-up run on a slice
+  of the same data in the same batch regime; fastgd's is reported as ``compile_s``;
+* fastgd records ``time_s`` itself (:func:`fastgd.fit`'s history excludes loss evaluation and
+  compilation), as does ``distributed`` (:func:`fastgd.distributed.fit` on a local Dask cluster of
+  ``threads`` single-threaded workers, started once for the study);
+* a peer's epoch is timed with :func:`time.perf_counter` around ``run_epoch(epoch)`` only, which
+  includes the epoch's row permutation; the parameter copy and the full-data objective are not.
 
-Divergence is recorded (``diverged``, ``stop_reason``), never hidden: a run
-whose objective becomes non-finite or exceeds ``1e10`` times the initial one
-stops there, as :func:`fastgd.fit` does.
+Divergence is recorded (``diverged``, ``stop_reason``), never hidden: a run whose objective becomes
+non-finite or exceeds ``1e10`` times the initial one stops there, as :func:`fastgd.fit` does.
 """
 
 from __future__ import annotations

@@ -1,20 +1,17 @@
 """Run a study: the tune phase, then the timing phase, each case stored as soon as it finishes.
 
-**Tune.**  For every dataset x loss x method x backend (a *group*), each
-schedule's learning-rate grid runs once (repetition 0).  When the best rate of
-a schedule sits on an edge of its grid, one more rate beyond that edge is run,
-up to ``lr_grid.max_widen`` times.  The group's winner (the rule of
-:mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining
-``repetitions``.
+**Tune.**  For every dataset x loss x method x backend (a *group*), each schedule's learning-rate
+grid runs once (repetition 0).  When the best rate of a schedule sits on an edge of its grid, one
+more rate beyond that edge is run, up to ``lr_grid.max_widen`` times.  The group's winner (the rule
+of :mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining ``repetitions``.
 
-**Timing.**  On ``timing.dataset``, every method x backend x thread count runs
-``timing.repetitions`` times at the learning rate and schedule it won on the
-first tune dataset (the grid centre, constant, where it has none).
+**Timing.**  On ``timing.dataset`` (larger than the last-level cache), every method x backend x
+thread count runs ``timing.repetitions`` times at the learning rate and schedule it won on the first
+tune dataset (the grid centre, constant, where it has none).
 
-Every case is one file in the store; a rerun recomputes the same plan from
-the stored rows and skips every case whose file exists, so Ctrl-C, SIGTERM or
-a crash loses only the case being measured.  The certified optimum is
-computed once per (dataset, loss); one dataset is in memory at a time.
+Every case is one file in the store; a rerun recomputes the same plan from the stored rows and skips
+every case whose file exists, so Ctrl-C, SIGTERM or a crash loses only the case being measured.  The
+certified optimum is computed once per (dataset, loss); one dataset is in memory at a time.
 """
 
 from __future__ import annotations
@@ -247,10 +244,8 @@ def run_study(
     study : Study
     results_dir : path-like
         The results store (created if needed; see :mod:`fastgd.study.store`).
-    force : bool, default False
-        Discard the results already there and measure everything again.
-    quiet : bool, default False
-        No per-case progress lines.
+    force, quiet : bool, default False
+        Discard the results already there and measure everything again; no per-case progress lines.
     command : str, optional
         The command line that reproduces the run (kept in ``study.json``).
     max_cases : int, optional

@@ -112,8 +112,7 @@ class ResultsStore:
             holder = self._lock.read().strip() or "another process"
             self._lock.close()
             raise StoreError(f"{directory} is in use by {holder}; wait for it or use another --results") from None
-        self._lock.seek(0)
-        self._lock.truncate()
+        self._lock.truncate(0)  # opened for appending: the write lands at 0
         self._lock.write(f"pid {os.getpid()}")
         self._lock.flush()
         try:
