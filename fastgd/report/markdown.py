@@ -39,10 +39,8 @@ timed the way its users call it: `shuffle=True` with its own random generator, e
 backends (fastgd, NumPy, PyTorch, distributed) read the rows in the epoch's permutation, and drawing that
 permutation is inside the timed region.  Speed-up = peer time / fastgd time."""
 
-MACHINE_KEYS = tuple(
-    "cpu_model cores llc_bytes bandwidth_gbytes_per_s platform python fastgd numpy numba pandas".split()
-)
-MACHINE_KEYS += ("sklearn", "torch")
+MACHINE_KEYS: tuple[str, ...] = ("cpu_model", "cores", "llc_bytes", "bandwidth_gbytes_per_s", "platform", "python")
+MACHINE_KEYS += ("fastgd", "numpy", "numba", "pandas", "sklearn", "torch")
 
 
 def table_markdown(frame: pd.DataFrame) -> str:

@@ -82,18 +82,11 @@ def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = No
     if timing.empty:
         return pd.DataFrame(columns=list(TIMING_COLUMNS))
     runs = run_summary(timing)
-    keys = present(runs, CASE_KEYS)
-    table = (
-        runs.groupby(keys, dropna=False, sort=False)
-        .agg(
-            repetitions=("epoch_time_s", "size"),
-            epoch_time_s=("epoch_time_s", "median"),
-            epoch_time_min_s=("epoch_time_s", "min"),
-            epoch_time_max_s=("epoch_time_s", "max"),
-            compile_s=("compile_s", "median"),
-        )
-        .reset_index()
+    grouped = runs.groupby(present(runs, CASE_KEYS), dropna=False, sort=False)
+    table = grouped["epoch_time_s"].agg(
+        repetitions="size", epoch_time_s="median", epoch_time_min_s="min", epoch_time_max_s="max"
     )
+    table = table.assign(compile_s=grouped["compile_s"].median()).reset_index()
     table["spread"] = (table["epoch_time_max_s"] - table["epoch_time_min_s"]) / table["epoch_time_s"]
     table["samples_per_s"] = table["n_samples"] / table["epoch_time_s"]
     itemsize = table["dtype"].map(lambda name: np.dtype(str(name)).itemsize)

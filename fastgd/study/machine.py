@@ -108,6 +108,10 @@ def package_version(distribution: str) -> str | None:
         return None
 
 
+#: ``machine_info`` key -> the distribution whose version it holds (``None``: not installed).
+_PACKAGES = {"pandas": "pandas", "torch": "torch", "sklearn": "scikit-learn", "scipy": "scipy", "fastgd": "fastgd"}
+
+
 def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
     """The ``machine`` entry of study.json and of every results record.
 
@@ -131,11 +135,7 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "pandas": package_version("pandas"),
-        "torch": package_version("torch"),
-        "sklearn": package_version("scikit-learn"),
-        "scipy": package_version("scipy"),
-        "fastgd": package_version("fastgd"),
+        **{name: package_version(dist) for name, dist in _PACKAGES.items()},
         "platform": platform.platform(),
     }
 
