@@ -1,35 +1,28 @@
 r"""The certified optimum of a (dataset, loss): what suboptimality is measured against.
 
 ``l2``
-    Exact least squares from **one pass** of the normal equations in float64:
-    the Gram matrix of ``[X, 1]`` and ``[X, 1].T @ y`` are accumulated over
-    row chunks (float32 data is converted chunk by chunk, never copied whole)
-    and the ``(d+1) x (d+1)`` system is solved with :func:`numpy.linalg.solve`
-    (:func:`numpy.linalg.lstsq` if it is singular).  ``kind="normal_equations"``.
+    Exact least squares from **one pass** of the normal equations in float64: the Gram matrix of
+    ``[X, 1]`` and ``[X, 1].T @ y`` accumulated over row chunks (float32 data converted chunk by
+    chunk), solved with :func:`numpy.linalg.solve` (``lstsq`` if singular).  ``kind="normal_equations"``.
 ``l1``
-    Exact least absolute deviations by linear programming with HiGHS'
-    interior-point solver and crossover (:func:`scipy.optimize.linprog`,
-    ``method="highs-ipm"``), on the *dual* problem
+    Exact least absolute deviations by HiGHS' interior-point LP solver with crossover
+    (:func:`scipy.optimize.linprog`, ``method="highs-ipm"``), on the *dual* problem
 
     .. math::
 
-        \max_a\; y^\top a \quad\text{s.t.}\quad [X, 1]^\top a = 0,\;
-        |a_i| \le 1/n,
+        \max_a\; y^\top a \quad\text{s.t.}\quad [X, 1]^\top a = 0,\; |a_i| \le 1/n,
 
-    which has only ``d + 1`` equality rows; the primal coefficients are the
-    duals of those rows.  Strong duality certifies the answer: the mean
-    absolute residual at the recovered coefficients must equal the dual
-    objective (a lower bound on every model's loss) to within
-    :data:`L1_GAP_TOLERANCE`, else no optimum is claimed.  Done only when
-    ``n_samples * (n_features + 1) <= size_limit`` (default 6 million:
-    50,000 x 100 solves in about 6 s here).  ``kind="highs_lp"``.
+    which has only ``d + 1`` equality rows; the primal coefficients are their duals.  Strong
+    duality certifies the answer: the mean absolute residual at those coefficients must equal the dual
+    objective (a lower bound on every model's loss) to within :data:`L1_GAP_TOLERANCE`, else no
+    optimum is claimed.  Done only when ``n_samples * (n_features + 1) <= size_limit`` (default 6
+    million: 50,000 x 100 solves in about 6 s here).  ``kind="highs_lp"``.
 ``huber``
-    None.
+    None (no closed form).
 
 Without a certified optimum (``kind=None``) the rows carry no suboptimality.
 
-The returned ``loss`` is evaluated with :func:`fastgd.loss_value` on the
-data as given (its dtype), the same definition every run's loss uses.
+The returned ``loss`` is :func:`fastgd.loss_value` on the data as given, as every run's loss is.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """The peers: the same methods written with NumPy, scikit-learn and PyTorch, as their users would.
 
-A peer is built on ``(X, y)`` with a loss, a fastgd optimizer (its rule and hyper-parameters), a
-batch size (``None``: full batch), a fastgd schedule, the run's number of epochs, the shuffling seed
-and ``shuffle``; then ``run_epoch(epoch)`` is one pass over the data, **the timed region**,
-including everything the epoch costs, the row permutation too; ``parameters() -> (coef,
-intercept)`` is an untimed copy of the current model.
-
-Row order: the NumPy and PyTorch peers visit the rows of each epoch in :func:`fastgd.epoch_order`
-(the permutation ``fastgd.fit`` draws, computed inside the timed region), so their trajectories can
-be compared with fastgd's step for step; ``shuffle=False`` visits them in storage order.
-Learning-rate schedules: a per-epoch schedule (cosine) sets the rate at the start of each epoch; a
-per-step one (invscaling) before every step.  A peer whose package is not installed is skipped with
-a note, never replaced.
+A peer (:class:`Peer`) is built on ``(X, y)`` with a run's loss, fastgd optimizer and schedule;
+``run_epoch(epoch)`` is one pass over the data, **the timed region**, the row permutation included;
+``parameters()`` an untimed copy of ``(coef, intercept)``.  The NumPy and PyTorch peers visit each
+epoch's rows in :func:`fastgd.epoch_order` (the permutation ``fastgd.fit`` draws), so their
+trajectories match fastgd's step for step.  A per-epoch schedule (cosine) sets the rate at the start
+of each epoch, a per-step one (invscaling) before every step.  A peer whose package is not
+installed is skipped with a note, never replaced.
 
 * **NumPy** (:class:`NumpyPeer`): full batch is a two-pass gradient, ``r = X @ w + b - y`` then
   ``X.T @ slope(r) / n``; mini-batch a Python loop over batches (rows gathered with ``X[rows]``);
@@ -19,9 +14,8 @@ a note, never replaced.
   :mod:`fastgd.optim` is transcribed from PyTorch's definitions (weight decay never touches the
   intercept); the parameters are kept in the data's dtype, as fastgd does.
 * **PyTorch** (:class:`TorchPeer`): real ``torch.optim`` optimizers and ``nn.MSELoss`` /
-  ``L1Loss`` / ``HuberLoss`` (mean reduction) on two leaf tensors in the data's dtype, the intercept
-  in its own parameter group with ``weight_decay=0``; each step is ``zero_grad``, the loss,
-  ``backward``, ``step()``.  ``X`` is shared with NumPy (``torch.from_numpy``), not copied.
+  ``L1Loss`` / ``HuberLoss`` (mean reduction) on two leaf tensors in the data's dtype (``X`` shared
+  with NumPy, not copied), the intercept in its own parameter group with ``weight_decay=0``.
 * **scikit-learn** (:class:`SklearnPeer`): ``SGDRegressor`` (plain per-sample SGD), one
   ``partial_fit`` per epoch, as its users run it: ``shuffle=True`` with its own ``RandomState``
   seeded once (a fresh order every epoch, as ``fit(max_iter=epochs)``), the shuffle inside the
