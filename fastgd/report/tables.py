@@ -23,7 +23,6 @@ from fastgd.study.select import (
     present,
     run_summary,
     select_winners,
-    winning_points,
 )
 
 from .labels import BACKEND_ORDER, variant_labels
@@ -127,7 +126,9 @@ def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame
     tune = points[points["phase"] == "tune"]
     if tune.empty:
         return pd.DataFrame()
-    configs = config_summary(tune, target).drop(columns=["phase", "final_objective"], errors="ignore")
+    configs = config_summary(run_summary(tune, [target]), target).drop(
+        columns=["phase", "final_objective"], errors="ignore"
+    )
     keys = present(configs, CASE_KEYS)
     chosen = winners.loc[(winners["target"] == target) & winners["lr"].notna(), keys].assign(winner=True)
     table = configs.merge(chosen, on=keys, how="left")
@@ -200,5 +201,6 @@ def speedup_table(timing: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
 def report_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """The tune-phase points of the winners (at one target) and every timing-phase point."""
     tune = points[points["phase"] == "tune"]
-    chosen = winning_points(tune, winners.drop(columns="target", errors="ignore").assign(phase="tune"))
+    keys = present(winners, CONFIG_KEYS)
+    chosen = tune.merge(winners.loc[winners["lr"].notna(), keys].drop_duplicates(), on=keys, how="inner")
     return pd.concat([chosen[list(points.columns)], points[points["phase"] == "timing"]], ignore_index=True)

@@ -30,7 +30,6 @@ __all__ = [
     "run_summary",
     "select_winners",
     "time_column",
-    "winning_points",
 ]
 
 DATASET_KEYS: tuple[str, ...] = ("n_samples", "n_features", "dtype", "noise", "outliers", "correlation", "data_seed")
@@ -114,13 +113,13 @@ def run_summary(points: pd.DataFrame, targets: Sequence[float] = ()) -> pd.DataF
     return summary.reset_index()
 
 
-def config_summary(points: pd.DataFrame, target: float) -> pd.DataFrame:
+def config_summary(runs: pd.DataFrame, target: float) -> pd.DataFrame:
     """One row per configuration: its repetitions summarised by their medians, and its grid position.
 
     Parameters
     ----------
-    points : pandas.DataFrame
-        The points table (any phase).
+    runs : pandas.DataFrame
+        :func:`run_summary` of the points (any phase) at ``target``.
     target : float
         The relative suboptimality whose time is compared.
 
@@ -135,11 +134,6 @@ def config_summary(points: pd.DataFrame, target: float) -> pd.DataFrame:
         suboptimality), ``n_lrs`` (rates run in the group with this schedule) and ``grid_edge``
         (``"low"``/``"high"`` when ``lr`` is the smallest/largest of those, else ``""``).
     """
-    return _configs(run_summary(points, [target]), target)
-
-
-def _configs(runs: pd.DataFrame, target: float) -> pd.DataFrame:
-    """:func:`config_summary` from the output of :func:`run_summary`."""
     runs = runs.copy()
     keys = present(runs, CONFIG_KEYS)
     runs["time"] = runs[time_column(target)].fillna(np.inf)
@@ -187,8 +181,8 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
         ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and ``grid_edge`` ``""``.
     """
     runs = run_summary(points[points["phase"] == "tune"], [target])
-    configs = _configs(runs, target)
-    ranking = _configs(runs[runs["repetition"] == 0], target)  # the grid pass decides; repetitions only measure
+    configs = config_summary(runs, target)
+    ranking = config_summary(runs[runs["repetition"] == 0], target)  # the grid pass decides; repetitions only measure
     group_keys = present(configs, GROUP_KEYS)
     config_keys = present(configs, CONFIG_KEYS)
     configs["group"] = configs.groupby(group_keys, dropna=False, sort=False).ngroup()
@@ -203,13 +197,6 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     table = pd.concat([winners, failed]) if len(failed) else winners
     table = table.sort_values("group").drop(columns=["group", "final_objective"])
     return table.assign(target=float(target)).reset_index(drop=True)
-
-
-def winning_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``points`` that belong to the winning configurations (all their repetitions)."""
-    keys = present(winners, CONFIG_KEYS)
-    chosen = winners.loc[winners["lr"].notna(), keys].drop_duplicates()
-    return points.merge(chosen, on=keys, how="inner")
 
 
 def performance_profile(
