@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fastgd.report.labels import format_suboptimality, not_reached, variant_labels
+from fastgd.report.labels import (
+    backend_style,
+    format_suboptimality,
+    method_style,
+    not_reached,
+    style_of_label,
+    variant_labels,
+)
+from fastgd.report.markdown import verdict
 from fastgd.report.plotdata import (
     convergence_lines,
     epoch_time_bars,
@@ -20,7 +28,6 @@ from fastgd.report.plotdata import (
     speedup_bars,
 )
 from fastgd.report.plots import draw_bars, draw_lines, figure_png_bytes
-from fastgd.report.style import backend_style, method_style, style_of_label
 from fastgd.report.tables import (
     TIMING_COLUMNS,
     profile_table,
@@ -31,7 +38,6 @@ from fastgd.report.tables import (
     timing_table,
     winners_table,
 )
-from fastgd.report.verdict import verdict
 
 from .test_select import curve, points
 

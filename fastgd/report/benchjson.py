@@ -1,14 +1,11 @@
 """Turn a ``pytest --benchmark-json=FILE`` result into the report's timing table, plots and REPORT.md.
 
-One row of :data:`fastgd.report.tables.TIMING_COLUMNS` per benchmark, plus
-:data:`BENCHMARK_COLUMNS`.  The case columns (``n_samples``, ``method``,
-``backend``, ``threads``, ...), ``samples_per_s`` and ``gbytes_per_s`` come from
-the benchmark's ``extra_info``, else its ``params``, under their own names or
-an alias of :data:`ALIASES`; a ``size`` parameter ``[n_samples, n_features]``
-fills those two.  ``epoch_time_s``, ``epoch_time_min_s``, ``epoch_time_max_s``
-are the median, min and max time of one call (one epoch for the epoch
-benchmarks, one kernel call for the others), ``repetitions`` the rounds.
-Anything missing stays empty: nothing is guessed.
+One row of :data:`fastgd.report.tables.TIMING_COLUMNS` per benchmark, plus :data:`BENCHMARK_COLUMNS`.
+The case columns (``n_samples``, ``method``, ``backend``, ``threads``, ...), ``samples_per_s`` and
+``gbytes_per_s`` come from the benchmark's ``extra_info``, else its ``params`` (``implementation``
+names the backend; a ``size`` ``[n_samples, n_features]`` fills those two).  ``epoch_time_s``,
+``epoch_time_min_s``, ``epoch_time_max_s`` are the median, min and max time of one call (one epoch
+for the epoch benchmarks), ``repetitions`` the rounds.  Anything missing stays empty.
 """
 
 from __future__ import annotations
@@ -24,24 +21,16 @@ import pandas as pd
 
 from fastgd._atomic import atomic_write_text
 
-from .errors import ReportError
+from .labels import method_style
 from .markdown import machine_table, speedup_markdown, timing_markdown
-from .plotdata import BAR_COLUMNS, speedup_bars
+from .plotdata import bars, speedup_bars
 from .plots import draw_bars
-from .style import backend_style, method_style
 from .tables import MATCH_KEYS, TIMING_COLUMNS, speedup_table
-from .writer import FigureWriter, remove_stale, write_csv
+from .writer import FigureWriter, ReportError, remove_stale, write_csv
 
-__all__ = ["ALIASES", "BENCHMARK_COLUMNS", "benchmark_timing_table", "load_benchmark_json"]
+__all__ = ["BENCHMARK_COLUMNS", "benchmark_timing_table", "load_benchmark_json"]
 
 BENCHMARK_COLUMNS: tuple[str, ...] = ("benchmark_name", "benchmark_group", "q1_s", "q3_s")
-ALIASES: dict[str, tuple[str, ...]] = {
-    "threads": ("n_threads", "num_threads"),
-    "samples_per_s": ("samples_per_second", "samples/s"),
-    "gbytes_per_s": ("gbytes_per_second", "gb_per_s", "GB/s"),
-    "lr": ("learning_rate",),
-    "backend": ("implementation",),
-}
 _MEASURED = ("repetitions", "epoch_time_s", "epoch_time_min_s", "epoch_time_max_s", "spread")
 
 
@@ -62,11 +51,10 @@ def load_benchmark_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _lookup(column: str, extra_info: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
-    for source in (extra_info, params):
-        for name in (column,) + ALIASES.get(column, ()):
-            if source.get(name) is not None:
-                return source[name]
-    return None
+    names = (column, "implementation") if column == "backend" else (column,)
+    return next(
+        (source[name] for source in (extra_info, params) for name in names if source.get(name) is not None), None
+    )
 
 
 def benchmark_timing_table(data: Mapping[str, Any]) -> pd.DataFrame:
@@ -109,19 +97,10 @@ def benchmark_bars(table: pd.DataFrame) -> pd.DataFrame:
         shared = set.intersection(*(set(parts) for parts in tokens))
         for index, parts in zip(group.index, tokens, strict=True):
             series[index] = "-".join(part for part in parts if part not in shared) or series[index]
-    styles = [backend_style(name) for name in series]
     tests = table["benchmark_name"].str.replace(r"\[.*\]$", "", regex=True)
-    frame = table.assign(
-        panel=table["benchmark_group"].fillna("benchmarks").astype(str),
-        category=[method_style(name).label for name in table["method"].fillna(tests)],
-        series=series,
-        value=table["epoch_time_s"],
-        lower=table["q1_s"],
-        upper=table["q3_s"],
-        color=[style.color for style in styles],
-        hatch=[style.hatch for style in styles],
-    )
-    return frame[list(BAR_COLUMNS)]
+    category = pd.Series([method_style(name).label for name in table["method"].fillna(tests)], index=table.index)
+    values = table.assign(value=table["epoch_time_s"], lower=table["q1_s"], upper=table["q3_s"])
+    return bars(values, table["benchmark_group"].fillna("benchmarks").astype(str), category, series)
 
 
 def _machine(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +126,7 @@ def write_report_from_benchmark_json(json_path: str | os.PathLike[str], out_dir:
     json_path : path-like
         The file written by ``pytest --benchmark-json=FILE``.
     out_dir : path-like
-        Output directory (created if needed); files are written atomically.
+        Output directory, created if needed.
 
     Returns
     -------

@@ -1,28 +1,29 @@
-"""Compose the study's ``REPORT.md``: the verdict first, then the rule, the tables, the figures, the notes."""
+"""Compose ``REPORT.md``: the verdict (sentences computed from the tables), the rule, the tables, the figures."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fastgd.study.select import CRITERION
 
 from .labels import (
+    backend_style,
     format_number,
     format_rate,
     format_seconds,
     format_speedup,
     is_missing,
     not_reached,
-    problem_label,
+    problem_labels,
     variant_labels,
 )
-from .tables import NOISY_SPREAD
+from .tables import NOISY_SPREAD, REFERENCE_BACKEND
 
-__all__ = ["CONVENTION", "StudyReport", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown"]
+__all__ = ["CONVENTION", "machine_table", "render_study_report", "speedup_markdown", "timing_markdown", "verdict"]
 
 CONVENTION = """\
 **What is timed.** `time_s` is the cumulative training time of a run: JIT compilation happens before timing
@@ -38,30 +39,8 @@ timed the way its users call it: `shuffle=True` with its own random generator, e
 backends (fastgd, NumPy, PyTorch, distributed) read the rows in the epoch's permutation, and drawing that
 permutation is inside the timed region.  Speed-up = peer time / fastgd time."""
 
-MACHINE_KEYS = tuple(
-    "cpu_model cores llc_bytes bandwidth_gbytes_per_s platform python fastgd numpy numba pandas".split()
-)
-MACHINE_KEYS += ("sklearn", "torch")
-
-
-@dataclass
-class StudyReport:
-    """Everything ``REPORT.md`` shows; built by :func:`fastgd.report.write_study_report`.
-
-    ``figures`` maps a section (``"convergence"``, ``"profile"``,
-    ``"sensitivity"``, ``"epoch_time"``, ``"speedup"``) to the file
-    names written for it; ``figure_notes`` says why a section has none.
-    """
-
-    info: Mapping[str, Any]
-    verdict: list[str]
-    targets: Sequence[float]
-    criterion_target: float
-    time_to_target: pd.DataFrame
-    timing: pd.DataFrame
-    speedup: pd.DataFrame
-    figures: dict[str, list[str]] = field(default_factory=dict)
-    figure_notes: dict[str, str] = field(default_factory=dict)
+MACHINE_KEYS: tuple[str, ...] = ("cpu_model", "cores", "llc_bytes", "bandwidth_gbytes_per_s", "platform", "python")
+MACHINE_KEYS += ("fastgd", "numpy", "numba", "pandas", "sklearn", "torch")
 
 
 def table_markdown(frame: pd.DataFrame) -> str:
@@ -78,26 +57,24 @@ def machine_table(machine: Mapping[str, Any]) -> str:
     return table_markdown(pd.DataFrame({"": keys, "value": values}))
 
 
-def _problems(frame: pd.DataFrame, with_dataset: bool = False) -> list[str]:
-    several = with_dataset or frame[["n_samples", "n_features", "dtype"]].drop_duplicates().shape[0] > 1
-    return [problem_label(row, several) for row in frame.to_dict("records")]
+def _time_or_best(times: pd.Series, bests: pd.Series) -> list[str]:
+    """Times to a target; a missed one as ``not reached (best x)``."""
+    pairs = zip(times, bests, strict=True)
+    return [not_reached(best) if is_missing(time) else format_seconds(time) for time, best in pairs]
 
 
 def _time_to_target_markdown(table: pd.DataFrame, targets: Sequence[float]) -> str:
     if table.empty:
         return "No tune-phase point was recorded.\n"
     columns: dict[str, Any] = {
-        "problem": _problems(table),
+        "problem": list(problem_labels(table)),
         "method": list(variant_labels(table, ["method", "batch_size", "optimizer"])),
         "backend": list(variant_labels(table, ["backend", "threads"])),
     }
     for target in targets:
         label = f"{target:.0e}"
-        columns[f"time to {label}"] = [
-            format_seconds(time) if not is_missing(time) else not_reached(best)
-            for time, best in zip(table[f"time_to_{label}"], table["best_suboptimality"], strict=True)
-        ]
-        columns[f"lr for {label}"] = [format_number(lr) for lr in table[f"lr_{label}"]]
+        columns[f"time to {label}"] = _time_or_best(table[f"time_to_{label}"], table["best_suboptimality"])
+        columns[f"lr for {label}"] = table[f"lr_{label}"].map(format_number)
     return table_markdown(pd.DataFrame(columns))
 
 
@@ -105,26 +82,22 @@ def timing_markdown(timing: pd.DataFrame, first_columns: Mapping[str, Sequence[s
     """The timing table (:data:`.tables.TIMING_COLUMNS`) in Markdown, after ``first_columns`` if given."""
     if timing.empty:
         return "No timing-phase point was recorded.\n"
+    seconds = timing[["epoch_time_s", "epoch_time_min_s", "epoch_time_max_s"]].map(format_seconds)
+    span = seconds.iloc[:, 0] + " [" + seconds.iloc[:, 1] + "–" + seconds.iloc[:, 2] + "]"
     frame = pd.DataFrame(
         {
             **(first_columns or {}),
-            "problem": _problems(timing, with_dataset=True),
-            "method": list(variant_labels(timing, ["method", "batch_size", "optimizer"])),
-            "backend": list(variant_labels(timing, ["backend", "threads"])),
-            "lr": [format_number(lr) for lr in timing["lr"]],
-            "epoch time [min–max]": [
-                f"{format_seconds(row.epoch_time_s)} [{format_seconds(row.epoch_time_min_s)}–"
-                f"{format_seconds(row.epoch_time_max_s)}]"
-                for row in timing.itertuples()
-            ],
-            "spread": ["—" if is_missing(value) else f"{value:.0%}" for value in timing["spread"]],
-            "samples/s": [format_rate(value) for value in timing["samples_per_s"]],
-            "GB/s": [format_number(value) for value in timing["gbytes_per_s"]],
-            "of read bandwidth": [
-                "—" if is_missing(value) else f"{value:.1%}" for value in timing["bandwidth_fraction"]
-            ],
-            "compile": [format_seconds(value) for value in timing["compile_s"]],
-            "repetitions": [format_number(value) for value in timing["repetitions"]],
+            "problem": problem_labels(timing, with_dataset=True),
+            "method": variant_labels(timing, ["method", "batch_size", "optimizer"]),
+            "backend": variant_labels(timing, ["backend", "threads"]),
+            "lr": timing["lr"].map(format_number),
+            "epoch time [min–max]": span,
+            "spread": timing["spread"].map(lambda value: "—" if is_missing(value) else f"{value:.0%}"),
+            "samples/s": timing["samples_per_s"].map(format_rate),
+            "GB/s": timing["gbytes_per_s"].map(format_number),
+            "of read bandwidth": timing["bandwidth_fraction"].map(lambda v: "—" if is_missing(v) else f"{v:.1%}"),
+            "compile": timing["compile_s"].map(format_seconds),
+            "repetitions": timing["repetitions"].map(format_number),
         }
     )
     return table_markdown(frame)
@@ -140,63 +113,212 @@ def speedup_markdown(speedup: pd.DataFrame) -> str:
                 "per epoch" if kind == "per_epoch" else f"time to {target:.0e}"
                 for kind, target in zip(speedup["kind"], speedup["target"], strict=True)
             ],
-            "problem": _problems(speedup),
+            "problem": list(problem_labels(speedup)),
             "method": list(variant_labels(speedup, ["method", "batch_size", "optimizer", "threads"])),
             "peer": list(variant_labels(speedup.rename(columns={"peer": "backend"}), ["backend"])),
-            "fastgd": [format_seconds(value) for value in speedup["fastgd_s"]],
-            "peer time": [
-                format_seconds(time) if not is_missing(time) else not_reached(best)
-                for time, best in zip(speedup["peer_s"], speedup["peer_best_suboptimality"], strict=True)
-            ],
-            "speed-up": [format_speedup(value) for value in speedup["speedup"]],
+            "fastgd": speedup["fastgd_s"].map(format_seconds),
+            "peer time": _time_or_best(speedup["peer_s"], speedup["peer_best_suboptimality"]),
+            "speed-up": speedup["speedup"].map(format_speedup),
         }
     )
     return table_markdown(frame)
 
 
-def _figures(report: StudyReport, section: str, alt: str) -> str:
-    names = report.figures.get(section, [])
-    if not names:
-        note = report.figure_notes.get(section)
-        return f"No figure: {note}\n" if note else ""
-    return "".join(f"![{alt}]({name})\n\n" for name in names)
+MAX_LISTED = 8
 
 
-def render_study_report(report: StudyReport) -> str:
-    """The text of ``REPORT.md``."""
-    info, study = report.info, report.info.get("study") or {}
-    name = study.get("name") or "study"
-    targets = ", ".join(f"{target:.0e}" for target in report.targets)
-    notes = [str(note) for note in info.get("notes") or []] + [
-        f"{section}: {note}" for section, note in report.figure_notes.items()
+def _listing(items: Sequence[str]) -> str:
+    shown = list(items[:MAX_LISTED])
+    if len(items) > MAX_LISTED:
+        shown.append(f"and {len(items) - MAX_LISTED} more")
+    return "; ".join(shown)
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(
+        who=variant_labels(frame, ["method", "batch_size", "optimizer", "threads"]),
+        backend_label=variant_labels(frame, ["backend", "threads"]),
+        problem=problem_labels(frame),
+    )
+
+
+def _race(problem: str, rows: pd.DataFrame, target: str) -> str:
+    """Who reached the target first on one problem, by how much, and what the rest reached."""
+    rows = rows.sort_values("time_to_target_s", na_position="last")
+    reached, missed = rows[rows["reached"]], rows[~rows["reached"]]
+    misses = [
+        f"{row.who} every lr diverged" if row.diverged else f"{row.who} {not_reached(row.best_suboptimality)}"
+        for row in missed.itertuples()
     ]
+    tail = f"; {_listing(misses)}" if misses else ""
+    if reached.empty:
+        return f"**{problem}**: no method reached {target}{tail}."
+    first = reached.iloc[0]
+    head = (
+        f"**{problem}**: {first['who']} reached {target} first, in {format_seconds(first['time_to_target_s'])} "
+        f"(lr {format_number(first['lr'])}, {first['schedule']})"
+    )
+    if len(reached) == 1:
+        return f"{head}, the only method to reach it{tail}."
+    second = reached.iloc[1]
+    ratio = second["time_to_target_s"] / first["time_to_target_s"]
+    others = [f"{row.who} {format_seconds(row.time_to_target_s)}" for row in reached.iloc[2:].itertuples()]
+    middle = f"; then {_listing(others)}" if others else ""
+    return (
+        f"{head}, {format_speedup(ratio)} sooner than {second['who']} "
+        f"({format_seconds(second['time_to_target_s'])}){middle}{tail}."
+    )
+
+
+def _ratios(values: pd.Series) -> str:
+    finite = values[np.isfinite(values.astype("float64"))]
+    if finite.empty:
+        return ""
+    if format_speedup(finite.min()) == format_speedup(finite.max()):
+        return f"{format_speedup(finite.iloc[0])} ({len(finite)} case{'s' if len(finite) > 1 else ''})"
+    return (
+        f"{format_speedup(finite.median())} (median of {len(finite)} cases, "
+        f"{format_speedup(finite.min())}–{format_speedup(finite.max())})"
+    )
+
+
+def _speedups(speedup: pd.DataFrame, target: float) -> list[str]:
+    if speedup.empty:
+        return ["No peer backend ran the cases fastgd ran, so there is no speed-up to state."]
+    lines = []
+    for peer, rows in speedup.groupby("peer", sort=False):
+        accuracy = rows[(rows["kind"] == "time_to_target") & np.isclose(rows["target"].astype("float64"), target)]
+        epochs = rows[rows["kind"] == "per_epoch"]
+        parts = []
+        equal = _ratios(accuracy["speedup"])
+        if equal:
+            parts.append(f"at equal accuracy (time to {target:.0e}) {equal}")
+        only = int(np.isinf(accuracy["speedup"].astype("float64")).sum())
+        if only:
+            parts.append(f"in {only} case{'s' if only > 1 else ''} only fastgd reached {target:.0e}")
+        per_epoch = _ratios(epochs["speedup"])
+        if per_epoch:
+            parts.append(f"per epoch {per_epoch}")
+        if parts:
+            lines.append(f"**fastgd vs {backend_style(str(peer)).label}**: speed-up {'; '.join(parts)}.")
+    lines.append("A speed-up is the peer's time over fastgd's: above 1× fastgd is faster.")
+    return lines
+
+
+def _edges(winners: pd.DataFrame, target: str) -> str:
+    edges = winners[winners["grid_edge"] != ""]
+    failed = winners[winners["lr"].isna()]
+    items = [
+        f"{row.who} · {row.backend_label} on {row.problem} (lr {format_number(row.lr)}, {row.schedule}, "
+        f"{row.grid_edge} edge)"
+        for row in edges.itertuples()
+    ]
+    items += [f"{row.who} · {row.backend_label} on {row.problem}: every lr diverged" for row in failed.itertuples()]
+    if not items:
+        return f"The tuned lr is inside the grid for every method and backend (at {target})."
+    return f"The lr grid is too narrow (at {target}): {_listing(items)}; widen the grid for these."
+
+
+def _noise(winners: pd.DataFrame, timing: pd.DataFrame, target: str) -> str:
+    noisy = winners[winners["spread"] > NOISY_SPREAD]
+    items = [
+        f"{row.who} · {row.backend_label} on {row.problem} "
+        f"({'time to ' + target if row.spread_of == 'time_to_target' else 'final suboptimality'} "
+        f"spread {row.spread:.0%})"
+        for row in noisy.itertuples()
+    ]
+    if not timing.empty:
+        slow = _labelled(timing[timing["spread"] > NOISY_SPREAD])
+        items += [
+            f"epoch time of {row.who} · {row.backend_label} (spread {row.spread:.0%})" for row in slow.itertuples()
+        ]
+    measured = winners["spread"].notna().any() or (not timing.empty and timing["spread"].notna().any())
+    if items:
+        return f"Noisy (spread across repetitions above {NOISY_SPREAD:.0%}): {_listing(items)}."
+    if not measured:
+        return "Noise not measured: each case ran once (set `repetitions` to 2 or more)."
+    return f"No result is noisy: every spread across repetitions is at most {NOISY_SPREAD:.0%}."
+
+
+def verdict(
+    winners: pd.DataFrame,
+    speedup: pd.DataFrame,
+    timing: pd.DataFrame,
+    criterion_target: float,
+) -> list[str]:
+    """The verdict as Markdown bullet texts (without the bullet), every figure from the report's tables.
+
+    From :func:`.tables.winners_table` (all targets), :func:`.tables.speedup_table` and
+    :func:`.tables.timing_table`, at the study's ``criterion_target``: per problem, which of fastgd's
+    methods reached it first, how much sooner than the next, and what the others reached; per peer,
+    fastgd's speed-up at equal accuracy and per epoch (median, range, number of cases); where the
+    tuned lr sits at an edge of the grid or every lr diverged; which results are noisy (spread across
+    repetitions above :data:`.tables.NOISY_SPREAD`).
+    """
+    target = f"{criterion_target:.0e}"
+    at = winners[np.isclose(winners["target"], criterion_target)] if not winners.empty else winners
+    if at.empty:
+        lines = [f"No convergence run at {target}: the study holds no tune-phase points."]
+    else:
+        at = _labelled(at)
+        fastgd = at[at["backend"] == REFERENCE_BACKEND]
+        lines = [_race(str(problem), rows, target) for problem, rows in fastgd.groupby("problem", sort=False)]
+    lines += _speedups(speedup, criterion_target)
+    if not at.empty:
+        lines += [_edges(at, target), _noise(at, timing, target)]
+    return lines
+
+
+def render_study_report(
+    info: Mapping[str, Any],
+    verdict: Sequence[str],
+    tables: Mapping[str, pd.DataFrame],
+    targets: Sequence[float],
+    criterion_target: float,
+    figures: Mapping[str, list[str]],
+    figure_notes: Mapping[str, str],
+) -> str:
+    """The text of ``REPORT.md``.
+
+    ``tables`` are the report's tables by CSV name, ``figures`` the file names drawn for each section
+    (``"convergence"``, ``"profile"``, ...), ``figure_notes`` why a section has none.
+    """
+
+    def drawn(section: str, alt: str) -> str:
+        if not figures.get(section):
+            note = figure_notes.get(section)
+            return f"No figure: {note}\n" if note else ""
+        return "".join(f"![{alt}]({name})\n\n" for name in figures[section])
+
+    study = info.get("study") or {}
+    notes = [str(note) for note in info.get("notes") or []] + [f"{key}: {note}" for key, note in figure_notes.items()]
     elapsed = info.get("elapsed_s")
     parts = [
-        f"# fastgd benchmark study: {name}\n",
+        f"# fastgd benchmark study: {study.get('name') or 'study'}\n",
         "## Verdict\n",
-        "".join(f"- {line}\n" for line in report.verdict),
+        "".join(f"- {line}\n" for line in verdict),
         "## How step sizes are chosen\n",
         f"{CRITERION}\n",
-        f"Targets (relative suboptimality): {targets}; the verdict is stated at {report.criterion_target:.0e}.  "
-        f"A result is called noisy when its spread across repetitions, (max − min) / median, is above "
-        f"{NOISY_SPREAD:.0%}.  A missed target is shown with the best suboptimality reached.\n",
+        f"Targets (relative suboptimality): {', '.join(f'{target:.0e}' for target in targets)}; the verdict is stated "
+        f"at {criterion_target:.0e}.  A result is called noisy when its spread across repetitions, (max − min) / "
+        f"median, is above {NOISY_SPREAD:.0%}.  A missed target is shown with the best suboptimality reached.\n",
         "## Time to target (tuned winners)\n",
-        _time_to_target_markdown(report.time_to_target, report.targets),
-        _figures(report, "convergence", "Convergence of the tuned winners"),
+        _time_to_target_markdown(tables["time_to_target.csv"], targets),
+        drawn("convergence", "Convergence of the tuned winners"),
         "## Performance profiles\n",
         "Share of the problems (dataset × loss) on which a solver reaches the target within τ times the best "
         "solver's time (Dolan–Moré); a solver that never reaches it stays below 1.\n",
-        _figures(report, "profile", "Performance profiles"),
+        drawn("profile", "Performance profiles"),
         "## Step-size sensitivity\n",
         "Final suboptimality against lr (fastgd backend); a star marks the tuned lr, `grid edge` a tuned lr at the "
         "edge of the grid, a cross on the top edge a diverged run.\n",
-        _figures(report, "sensitivity", "Final suboptimality against lr"),
+        drawn("sensitivity", "Final suboptimality against lr"),
         "## Epoch time (timing phase)\n",
-        timing_markdown(report.timing),
-        _figures(report, "epoch_time", "Epoch time"),
+        timing_markdown(tables["timing.csv"]),
+        drawn("epoch_time", "Epoch time"),
         "## Speed-up of fastgd over each peer\n",
-        speedup_markdown(report.speedup),
-        _figures(report, "speedup", "Speed-up of fastgd"),
+        speedup_markdown(tables["speedup.csv"]),
+        drawn("speedup", "Speed-up of fastgd"),
         "## Conventions\n",
         CONVENTION + "\n",
         "## Machine\n",

@@ -1,29 +1,29 @@
 """The numbers behind each figure, as DataFrames built from the report's tables (drawing is in :mod:`.plots`).
 
-Two shapes, one per kind of figure:
-
-* **lines** (:data:`LINE_COLUMNS`): ``panel``, ``series``, ``x``, ``y`` and the
-  series' ``color``, ``linestyle``, ``marker``; ``mark`` flags single points
-  (``"winner"``, ``"edge"``: a winner at the edge of the lr grid, ``"diverged"``);
-* **bars** (:data:`BAR_COLUMNS`): ``panel``, ``category`` (x tick), ``series``
-  (bar within a category), ``value``, ``lower``, ``upper``, ``color``, ``hatch``.
+* **lines** (:data:`LINE_COLUMNS`): ``panel``, ``series``, ``x``, ``y``, the series' ``color``,
+  ``linestyle``, ``marker``; ``mark`` flags single points (``"winner"``, ``"edge"``: a winner at the
+  edge of the lr grid, ``"diverged"``);
+* **bars** (:data:`BAR_COLUMNS`): ``panel``, ``category`` (x tick), ``series`` (bar within a
+  category), ``value``, ``lower``, ``upper``, ``color``, ``hatch``.
 """
 
 from __future__ import annotations
+
+import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fastgd.study.select import PROBLEM_KEYS, present
 
-from .labels import format_number, problem_label, variant_labels
-from .style import backend_style, method_style, style_of_label
+from .labels import backend_style, format_number, method_style, problem_labels, style_of_label, variant_labels
 from .tables import REFERENCE_BACKEND
 
 __all__ = [
     "BAR_COLUMNS",
     "LINE_COLUMNS",
-    "SUBOPTIMALITY_FLOOR",
+    "bars",
     "convergence_lines",
     "epoch_time_bars",
     "profile_lines",
@@ -37,27 +37,21 @@ SUBOPTIMALITY_FLOOR = 1e-16
 METHOD_PARTS = ["method", "batch_size", "optimizer"]
 
 
-def _panels(frame: pd.DataFrame) -> pd.Series:
-    """Problem titles; the dataset is named only when there are several."""
-    with_dataset = frame[present(frame, PROBLEM_KEYS[:-2])].drop_duplicates().shape[0] > 1
-    return pd.Series([problem_label(row, with_dataset) for row in frame.to_dict("records")], index=frame.index)
-
-
-def _styled(frame: pd.DataFrame, color_by: str, line_by: str | None) -> pd.DataFrame:
-    colors = [method_style(str(name)) if color_by == "method" else backend_style(str(name)) for name in frame[color_by]]
-    styles = [backend_style(str(name)).linestyle for name in frame[line_by]] if line_by else ["-"] * len(frame)
-    lines = pd.Series(styles, index=frame.index, dtype=object)
+def _lines(frame: pd.DataFrame, linestyles: pd.Series | list[Any]) -> pd.DataFrame:
+    """Line data coloured and marked by method, with the given line styles."""
+    styles = [method_style(str(name)) for name in frame["method"]]
     return frame.assign(
-        color=[style.color for style in colors], marker=[style.marker for style in colors], linestyle=lines
-    )
+        color=[style.color for style in styles],
+        marker=[style.marker for style in styles],
+        linestyle=pd.Series(list(linestyles), index=frame.index, dtype=object),
+    )[list(LINE_COLUMNS)].reset_index(drop=True)
 
 
 def convergence_lines(points: pd.DataFrame) -> pd.DataFrame:
     """Suboptimality against training time of the tuned winners, median over repetitions at each step.
 
-    One panel per problem (dataset × loss), one series per method × backend;
-    the start point (time 0) is left out (log axes) and suboptimalities are
-    floored at :data:`SUBOPTIMALITY_FLOOR`.
+    One panel per problem (dataset × loss), one series per method × backend; the start point (time 0)
+    is left out (log axes) and suboptimalities are floored at 1e-16.
     """
     tune = points[(points["phase"] == "tune") & np.isfinite(points["suboptimality"].astype("float64"))]
     if tune.empty:
@@ -65,57 +59,52 @@ def convergence_lines(points: pd.DataFrame) -> pd.DataFrame:
     keys = present(tune, PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "step"))
     curves = tune.groupby(keys, dropna=False, sort=False)[["time_s", "suboptimality"]].median().reset_index()
     curves = curves[curves["time_s"] > 0]
-    method = variant_labels(curves, METHOD_PARTS)
-    backend = variant_labels(curves, ["backend", "threads"])
     frame = curves.assign(
-        panel=_panels(curves),
-        series=method + " · " + backend,
+        panel=problem_labels(curves),
+        series=variant_labels(curves, METHOD_PARTS) + " · " + variant_labels(curves, ["backend", "threads"]),
         x=curves["time_s"],
         y=curves["suboptimality"].clip(lower=SUBOPTIMALITY_FLOOR),
         mark="",
     )
-    return _styled(frame, "method", "backend")[list(LINE_COLUMNS)].reset_index(drop=True)
+    return _lines(frame, [backend_style(str(name)).linestyle for name in curves["backend"]])
 
 
 def sensitivity_lines(sensitivity: pd.DataFrame) -> pd.DataFrame:
     """Final suboptimality against lr for fastgd's configurations: a line per method (and schedule).
 
-    ``mark`` is ``"winner"`` at the tuned lr, ``"edge"`` when that lr is at the
-    edge of the grid, ``"diverged"`` where a run diverged (``y`` is then NaN).
+    ``mark`` is ``"winner"`` at the tuned lr, ``"edge"`` when that lr is at the edge of the grid,
+    ``"diverged"`` where a run diverged (``y`` is then NaN).
     """
     frame = sensitivity[sensitivity["backend"] == REFERENCE_BACKEND] if not sensitivity.empty else sensitivity
     if frame.empty:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
+    schedule = frame["schedule"].astype(str)
     series = variant_labels(frame, METHOD_PARTS + ["threads"])
-    if frame["schedule"].nunique() > 1:
-        series = series + " · " + frame["schedule"].astype(str)
+    if schedule.nunique() > 1:
+        series = series + " · " + schedule
     mark = np.select(
         [frame["diverged"], frame["winner"] & (frame["grid_edge"] != ""), frame["winner"]],
         ["diverged", "edge", "winner"],
         "",
     )
     y = frame["final_suboptimality"].where(~frame["diverged"]).clip(lower=SUBOPTIMALITY_FLOOR)
-    lines = frame.assign(panel=_panels(frame), series=series, x=frame["lr"], y=y, mark=mark)
-    styled = _styled(lines, "method", None)
-    names = sorted(frame["schedule"].astype(str).unique())
-    schedules = dict(zip(names, ["-", "--", ":", "-."] * len(names), strict=False))
-    styled["linestyle"] = frame["schedule"].map(lambda name: schedules.get(name, "-"))
-    return styled[list(LINE_COLUMNS)].reset_index(drop=True)
+    lines = frame.assign(panel=problem_labels(frame), series=series, x=frame["lr"], y=y, mark=mark)
+    dashes = dict(zip(sorted(schedule.unique()), itertools.cycle(["-", "--", ":", "-."])))
+    return _lines(lines, schedule.map(dashes))
 
 
 def profile_lines(profile: pd.DataFrame, target: float) -> pd.DataFrame:
     """The performance profiles at ``target``: a panel per profile, a step line per solver.
 
-    Profiles where no solver solved any problem are left out; each line is carried
-    on to 1.5 × the largest ratio so its last step shows.
+    Profiles where no solver solved any problem are left out; each line is carried on to 1.5 × the
+    largest ratio so its last step shows.
     """
     at = profile[np.isclose(profile["target"], target)] if not profile.empty else profile
     at = at[at.groupby("profile")["fraction"].transform("max") > 0]
     if at.empty:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
     last = at.sort_values("tau").groupby(["profile", "solver"], sort=False).tail(1)
-    at = pd.concat([at, last.assign(tau=last["tau"].max() * 1.5)], ignore_index=True)
-    at = at.sort_values("tau", kind="stable")
+    at = pd.concat([at, last.assign(tau=last["tau"].max() * 1.5)], ignore_index=True).sort_values("tau", kind="stable")
     styles = [style_of_label(str(solver)) for solver in at["solver"]]
     frame = at.assign(
         panel=at["profile"] + f" (time to {target:.0e})",
@@ -130,7 +119,8 @@ def profile_lines(profile: pd.DataFrame, target: float) -> pd.DataFrame:
     return frame[list(LINE_COLUMNS)].reset_index(drop=True)
 
 
-def _bars(frame: pd.DataFrame, panel: pd.Series, category: pd.Series, series: pd.Series) -> pd.DataFrame:
+def bars(frame: pd.DataFrame, panel: pd.Series, category: pd.Series, series: pd.Series) -> pd.DataFrame:
+    """Bar data: ``frame``'s ``value``, ``lower``, ``upper`` with the given names, styled by ``series``."""
     styles = [style_of_label(str(name)) for name in series]
     return frame.assign(
         panel=panel,
@@ -148,9 +138,8 @@ def epoch_time_bars(timing: pd.DataFrame) -> pd.DataFrame:
     frame = timing.assign(
         value=timing["epoch_time_s"], lower=timing["epoch_time_min_s"], upper=timing["epoch_time_max_s"]
     )
-    return _bars(
-        frame, _panels(timing), variant_labels(timing, METHOD_PARTS), variant_labels(timing, ["backend", "threads"])
-    )
+    backend = variant_labels(timing, ["backend", "threads"])
+    return bars(frame, problem_labels(timing), variant_labels(timing, METHOD_PARTS), backend)
 
 
 def speedup_bars(speedup: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -166,10 +155,11 @@ def speedup_bars(speedup: pd.DataFrame, target: float) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=list(BAR_COLUMNS))
     what = np.where(frame["kind"] == "per_epoch", "per epoch", f"time to {target:.0e}")
-    panel = pd.Series([f"{kind}: {title}" for kind, title in zip(what, _panels(frame), strict=True)], index=frame.index)
+    named = zip(what, problem_labels(frame), strict=True)
+    panel = pd.Series([f"{kind}: {title}" for kind, title in named], index=frame.index)
     category = variant_labels(frame, METHOD_PARTS)
     if frame["threads"].nunique() > 1:
         category = category + frame["threads"].map(lambda value: f" · {format_number(value)} thr")
     series = frame["peer"].map(lambda name: backend_style(str(name)).label)
     values = frame.assign(value=frame["speedup"], lower=np.nan, upper=np.nan)
-    return _bars(values, panel, category, series)
+    return bars(values, panel, category, series)

@@ -33,15 +33,19 @@ def figure_png_bytes(figure: Figure, dpi: int = DPI) -> bytes:
     return buffer.getvalue()
 
 
-def _panel_grid(n_panels: int, title: str) -> tuple[Figure, list[Axes]]:
-    columns = max(1, min(n_panels, MAX_COLUMNS))
-    rows = math.ceil(n_panels / columns)
+def _panel_grid(data: pd.DataFrame, title: str) -> tuple[Figure, list[tuple[Axes, str, pd.DataFrame]]]:
+    """A figure with a subplot per ``panel`` of ``data`` (in order of appearance), and each panel's rows."""
+    if data.empty:
+        raise ValueError("nothing to draw")
+    names = list(dict.fromkeys(data["panel"]))
+    columns = min(len(names), MAX_COLUMNS)
+    rows = math.ceil(len(names) / columns)
     figure = Figure(figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows + 1.0), layout="constrained")
     axes = list(figure.subplots(rows, columns, squeeze=False).flat)
-    for unused in axes[n_panels:]:
+    for unused in axes[len(names) :]:
         unused.set_visible(False)
     figure.suptitle(title, fontsize=12)
-    return figure, axes[:n_panels]
+    return figure, [(ax, str(name), data[data["panel"] == name]) for ax, name in zip(axes, names, strict=False)]
 
 
 def _plain_ticks(axis: Any) -> None:
@@ -60,9 +64,8 @@ def _finish(axes: Axes, title: str) -> None:
 
 def _marks(axes: Axes, panel: pd.DataFrame) -> None:
     for _, point in panel[panel["mark"].isin(["winner", "edge"])].iterrows():
-        edge = point["mark"] == "edge"
         axes.plot(point["x"], point["y"], marker="*", markersize=13, color=point["color"], markeredgecolor="black")
-        if edge:
+        if point["mark"] == "edge":
             axes.annotate("grid edge", (point["x"], point["y"]), xytext=(4, 6), textcoords="offset points", fontsize=7)
     diverged = panel[panel["mark"] == "diverged"]
     if not diverged.empty:
@@ -76,37 +79,18 @@ def draw_lines(
     title: str,
     xlabel: str,
     ylabel: str,
-    log_x: bool = True,
     log_y: bool = True,
     steps: bool = False,
     hlines: Sequence[float] = (),
 ) -> Figure:
-    """A panel per ``panel`` and a line per ``series`` of line data (:data:`.plotdata.LINE_COLUMNS`).
+    """A panel per ``panel`` and a line per ``series`` of line data (:data:`.plotdata.LINE_COLUMNS`, not empty).
 
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        The line data (not empty).
-    title, xlabel, ylabel : str
-        Figure title and axis labels.
-    log_x, log_y : bool
-        Logarithmic axes.
-    steps : bool
-        Draw step lines (performance profiles).
-    hlines : sequence of float
-        Dotted horizontal reference lines (the targets), drawn where inside the y range.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Log x axis (and y unless ``log_y`` is false); ``steps`` draws step lines (performance profiles),
+    ``hlines`` are dotted reference lines (the targets) drawn where inside the y range.
     """
-    if data.empty:
-        raise ValueError("draw_lines needs at least one point")
-    panels = list(dict.fromkeys(data["panel"]))
-    figure, grid = _panel_grid(len(panels), title)
+    figure, grid = _panel_grid(data, title)
     legend: dict[str, Line2D] = {}
-    for axes, name in zip(grid, panels, strict=True):
-        panel = data[data["panel"] == name]
+    for axes, name, panel in grid:
         for series, line in panel.groupby("series", sort=False):
             first = line.iloc[0]
             drawn = line[np.isfinite(line["y"].astype("float64"))]
@@ -122,9 +106,9 @@ def draw_lines(
                 label=str(series),
             )
             legend.setdefault(str(series), handle)
-        axes.set_xscale("log" if log_x else "linear")
+        axes.set_xscale("log")
         axes.set_yscale("log" if log_y else "linear")
-        if steps and log_x:
+        if steps:
             _plain_ticks(axes.xaxis)
         _marks(axes, panel)
         low, high = axes.get_ylim()
@@ -134,7 +118,7 @@ def draw_lines(
                 axes.annotate(f"{value:.0e}", (0.99, value), xycoords=("axes fraction", "data"), ha="right", fontsize=7)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
-        _finish(axes, str(name))
+        _finish(axes, name)
     handles = list(legend.values())
     figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False, fontsize=8)
     return figure
@@ -150,53 +134,37 @@ def draw_bars(
 ) -> Figure:
     """Grouped bars on a log y axis: a panel per ``panel``, a group per ``category``, a bar per ``series``.
 
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Bar data (:data:`.plotdata.BAR_COLUMNS`), not empty; ``lower``/``upper``
-        (NaN for none) become error bars.
-    title, ylabel : str
-        Figure title and y label.
-    reference : float, optional
-        A dashed reference line (1 for speed-ups), from which bars start.
-    annotate : bool
-        Write each bar's value above it (``"3.2×"``).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    ``data`` is bar data (:data:`.plotdata.BAR_COLUMNS`, not empty; ``lower``/``upper``, NaN for none,
+    become error bars); ``reference`` a dashed line (1 for speed-ups) the bars start from; ``annotate``
+    writes each bar's value above it (``"3.2×"``).
     """
-    if data.empty:
-        raise ValueError("draw_bars needs at least one bar")
-    panels = list(dict.fromkeys(data["panel"]))
-    figure, grid = _panel_grid(len(panels), title)
+    figure, grid = _panel_grid(data, title)
     legend: dict[str, Patch] = {}
-    for axes, name in zip(grid, panels, strict=True):
-        panel = data[data["panel"] == name]
+    for axes, name, panel in grid:
         categories = list(dict.fromkeys(panel["category"]))
         within = panel.groupby("category", sort=False)
         rank, count = within.cumcount(), within["value"].transform("size")
         width = 0.8 / max(2, int(count.max()))
         offsets = panel["category"].map(categories.index) + width * (rank - (count - 1) / 2)
         base = reference if reference is not None else 0.0
-        for offset, bar in zip(offsets, panel.itertuples(), strict=True):
-            error = np.array([[bar.value - bar.lower], [bar.upper - bar.value]], dtype="float64")
+        for offset, bar in zip(offsets, panel.to_dict("records"), strict=True):
+            value = bar["value"]
+            error = np.array([[value - bar["lower"]], [bar["upper"] - value]], dtype="float64")
             patch = axes.bar(
-                offset, bar.value - base, width * 0.92, bottom=base, color=bar.color, hatch=bar.hatch,
+                offset, value - base, width * 0.92, bottom=base, color=bar["color"], hatch=bar["hatch"],
                 edgecolor="white", yerr=None if np.isnan(error).any() else error.clip(min=0),
                 error_kw={"elinewidth": 0.9, "capsize": 2, "ecolor": "0.25"},
             )  # fmt: skip
-            legend.setdefault(str(bar.series), patch.patches[0])
+            legend.setdefault(str(bar["series"]), patch.patches[0])
             if annotate:
-                point = (offset, bar.value)
-                axes.annotate(f"{bar.value:.2g}×", point, xytext=(0, 2), textcoords="offset points", size=7)
+                axes.annotate(f"{value:.2g}×", (offset, value), xytext=(0, 2), textcoords="offset points", size=7)
         axes.set_xticks(range(len(categories)), categories, fontsize=8)
         axes.set_yscale("log")
         _plain_ticks(axes.yaxis)
         if reference is not None:
             axes.axhline(reference, color="black", linestyle="--", linewidth=1.0)
         axes.set_ylabel(ylabel)
-        _finish(axes, str(name))
+        _finish(axes, name)
     handles, labels = list(legend.values()), list(legend)
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(legend), 5), frameon=False)
     return figure

@@ -2,8 +2,7 @@
 
 ``timing.csv`` (:func:`timing_table`), ``winners.csv`` (:func:`winners_table`),
 ``time_to_target.csv``, ``sensitivity.csv``, ``profile.csv``, ``speedup.csv``
-and ``points.csv`` (:func:`report_points`).  ``LOSS_ORDER`` restates the
-engine's losses (``fastgd.kernels.LOSSES``) only to order rows.
+and ``points.csv`` (:func:`report_points`).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from fastgd import METHODS
+from fastgd.kernels import LOSSES
 from fastgd.study.select import (
     CONFIG_KEYS,
     GROUP_KEYS,
@@ -22,11 +23,9 @@ from fastgd.study.select import (
     present,
     run_summary,
     select_winners,
-    winning_points,
 )
 
-from .labels import variant_labels
-from .style import BACKEND_ORDER, METHOD_ORDER
+from .labels import BACKEND_ORDER, variant_labels
 
 __all__ = [
     "NOISY_SPREAD",
@@ -44,58 +43,49 @@ __all__ = [
 
 REFERENCE_BACKEND = "fastgd"
 NOISY_SPREAD = 0.25
-LOSS_ORDER: tuple[str, ...] = ("l2", "l1", "huber")
 CASE_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key != "phase")
 MATCH_KEYS: tuple[str, ...] = tuple(key for key in GROUP_KEYS if key not in ("phase", "backend"))
-TIMING_COLUMNS: tuple[str, ...] = (
-    CASE_KEYS
-    + tuple("repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s".split())
-    + ("bandwidth_fraction", "compile_s")
+TIMING_COLUMNS: tuple[str, ...] = CASE_KEYS + tuple(
+    "repetitions epoch_time_s epoch_time_min_s epoch_time_max_s spread samples_per_s gbytes_per_s bandwidth_fraction "
+    "compile_s".split()
 )
+_SORT_KEYS = ("target", "kind", *PROBLEM_KEYS, "method", "backend", "optimizer", "batch_size", "threads", "peer")
+_SORT_KEYS += ("lr", "schedule")
+_RANKS = {
+    column: {name: position for position, name in enumerate(order)}
+    for column, order in (("loss", tuple(LOSSES)), ("method", METHODS), ("backend", BACKEND_ORDER))
+}
 
 
 def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in reading order: problem, then method and backend in their house order, then the rest."""
     if frame.empty:
         return frame.reset_index(drop=True)
-    rank = pd.DataFrame(index=frame.index)
-    for column, order in (("loss", LOSS_ORDER), ("method", METHOD_ORDER), ("backend", BACKEND_ORDER)):
-        if column in frame:
-            known = {name: position for position, name in enumerate(order)}
-            rank[column] = frame[column].map(lambda name, known=known: known.get(name, len(known)))
-    keys = present(frame, ("target", "kind") + PROBLEM_KEYS)
-    keys += [column for column in ("method", "backend") if column in frame]
-    keys += present(frame, ("optimizer", "batch_size", "threads", "peer", "lr", "schedule"))
-    sortable = frame.assign(**{f"rank_{column}": rank[column] for column in rank})
-    by = [f"rank_{key}" if key in rank else key for key in keys]
-    ordered = sortable.sort_values(by, kind="stable", na_position="first")
-    return ordered.drop(columns=[f"rank_{column}" for column in rank]).reset_index(drop=True)
+
+    def rank(column: pd.Series) -> pd.Series:
+        order = _RANKS.get(str(column.name))
+        return column if order is None else column.map(lambda name: order.get(name, len(order)))
+
+    keys = present(frame, _SORT_KEYS)
+    return frame.sort_values(keys, key=rank, kind="stable", na_position="first").reset_index(drop=True)
 
 
 def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = None) -> pd.DataFrame:
     """One row per case of the timing phase (columns :data:`TIMING_COLUMNS`).
 
-    A repetition's epoch time is the median of its epochs; the table gives the
-    median over repetitions, their min and max, ``spread`` = (max - min) /
-    median, samples/s and GB/s of ``X`` read at the median, and that rate as a
-    share of the streaming-read probe's ``bandwidth_gbytes_per_s``.
+    A repetition's epoch time is the median of its epochs; the table gives the median over
+    repetitions, their min and max, ``spread`` = (max - min) / median, samples/s and GB/s of ``X``
+    read at the median, and that rate over the read probe's ``bandwidth_gbytes_per_s``.
     """
-    timing = points[points["phase"] == "timing"] if "phase" in points else points
+    timing = points[points["phase"] == "timing"]
     if timing.empty:
         return pd.DataFrame(columns=list(TIMING_COLUMNS))
     runs = run_summary(timing)
-    keys = present(runs, CASE_KEYS)
-    table = (
-        runs.groupby(keys, dropna=False, sort=False)
-        .agg(
-            repetitions=("epoch_time_s", "size"),
-            epoch_time_s=("epoch_time_s", "median"),
-            epoch_time_min_s=("epoch_time_s", "min"),
-            epoch_time_max_s=("epoch_time_s", "max"),
-            compile_s=("compile_s", "median"),
-        )
-        .reset_index()
+    grouped = runs.groupby(present(runs, CASE_KEYS), dropna=False, sort=False)
+    table = grouped["epoch_time_s"].agg(
+        repetitions="size", epoch_time_s="median", epoch_time_min_s="min", epoch_time_max_s="max"
     )
+    table = table.assign(compile_s=grouped["compile_s"].median()).reset_index()
     table["spread"] = (table["epoch_time_max_s"] - table["epoch_time_min_s"]) / table["epoch_time_s"]
     table["samples_per_s"] = table["n_samples"] / table["epoch_time_s"]
     itemsize = table["dtype"].map(lambda name: np.dtype(str(name)).itemsize)
@@ -107,27 +97,20 @@ def timing_table(points: pd.DataFrame, bandwidth_gbytes_per_s: float | None = No
 
 def winners_table(points: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
     """:func:`~fastgd.study.select.select_winners` at each target, stacked (a ``target`` column)."""
-    frames = [select_winners(points, target) for target in targets]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return sort_rows(table.drop(columns="phase", errors="ignore"))
-
-
-def _group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
-    return frame.groupby(list(keys), dropna=False, sort=False).ngroup()
+    table = pd.concat([select_winners(points, target) for target in targets], ignore_index=True)
+    return sort_rows(table.drop(columns="phase"))
 
 
 def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.DataFrame:
     """One row per tuning group: the tuned winner's median time to each target, side by side.
 
-    Columns: the group keys, ``time_to_<target>`` (seconds, NaN when not
-    reached) and ``lr_<target>`` for each target, and ``best_suboptimality``
-    (the lowest median best suboptimality of the winners: what a "not
-    reached" reached instead).
+    Columns: the group keys, ``time_to_<target>`` (seconds, NaN when not reached) and ``lr_<target>``
+    for each target, and ``best_suboptimality`` (what a "not reached" reached instead).
     """
     if winners.empty:
         return pd.DataFrame()
     keys = present(winners, GROUP_KEYS)
-    frame = winners.assign(group=_group_ids(winners, keys))
+    frame = winners.assign(group=winners.groupby(keys, dropna=False, sort=False).ngroup())
     table = frame.drop_duplicates("group")[["group"] + keys].set_index("group")
     for target in targets:
         at = frame[frame["target"] == target].set_index("group")
@@ -140,10 +123,12 @@ def time_to_target_table(winners: pd.DataFrame, targets: Sequence[float]) -> pd.
 
 def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame) -> pd.DataFrame:
     """Every configuration of the lr grid (tune phase): its final suboptimality and whether it won at ``target``."""
-    tune = points[points["phase"] == "tune"] if "phase" in points else points
+    tune = points[points["phase"] == "tune"]
     if tune.empty:
         return pd.DataFrame()
-    configs = config_summary(tune, target).drop(columns=["phase", "final_objective"], errors="ignore")
+    configs = config_summary(run_summary(tune, [target]), target).drop(
+        columns=["phase", "final_objective"], errors="ignore"
+    )
     keys = present(configs, CASE_KEYS)
     chosen = winners.loc[(winners["target"] == target) & winners["lr"].notna(), keys].assign(winner=True)
     table = configs.merge(chosen, on=keys, how="left")
@@ -154,10 +139,8 @@ def sensitivity_table(points: pd.DataFrame, target: float, winners: pd.DataFrame
 def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
     """Performance profiles of the winners' time to target, at each target.
 
-    ``profile`` is ``"methods (fastgd)"`` (solvers: fastgd's methods; problems:
-    dataset × loss) or ``"backends: <method>"`` (solvers: the backends that ran
-    that method).  Columns: ``profile``, ``target``, ``solver``, ``tau``,
-    ``fraction``, ``n_problems``.
+    ``profile`` is ``"methods (fastgd)"`` (solvers: fastgd's methods; problems: dataset × loss) or
+    ``"backends: <method>"`` (solvers: the backends that ran that method).
     """
     parts = []
     problem = present(winners, PROBLEM_KEYS)
@@ -174,10 +157,8 @@ def profile_table(winners: pd.DataFrame) -> pd.DataFrame:
             if method["backend"].nunique() > 1:
                 profile = performance_profile(method, "backend_label", problem, "time_to_target_s")
                 parts.append(profile.assign(profile=f"backends: {label}", target=target))
-    if not parts:
-        return pd.DataFrame(columns=["profile", "target", "solver", "tau", "fraction", "n_problems"])
-    table = pd.concat(parts, ignore_index=True)
-    return table[["profile", "target", "solver", "tau", "fraction", "n_problems"]]
+    columns = ["profile", "target", "solver", "tau", "fraction", "n_problems"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def _against_peers(frame: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
@@ -185,25 +166,17 @@ def _against_peers(frame: pd.DataFrame, value: str, keys: list[str]) -> pd.DataF
     peers = frame[frame["backend"] != REFERENCE_BACKEND]
     extra = present(frame, ("reached", "best_suboptimality"))
     left = reference[keys + [value] + extra].rename(columns={value: "fastgd_s", "reached": "fastgd_reached"})
-    right = peers[keys + ["backend", value] + extra].rename(
-        columns={
-            "backend": "peer",
-            value: "peer_s",
-            "reached": "peer_reached",
-            "best_suboptimality": "peer_best_suboptimality",
-        }
-    )
+    right = peers[keys + ["backend", value] + extra].rename(columns={"backend": "peer", value: "peer_s"})
+    right = right.rename(columns={name: f"peer_{name}" for name in extra})
     return left.drop(columns="best_suboptimality", errors="ignore").merge(right, on=keys, how="inner")
 
 
 def speedup_table(timing: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """Speed-up of fastgd over each peer = peer time / fastgd time (above 1: fastgd is faster).
 
-    ``kind == "per_epoch"``: median epoch time of the timing phase, same
-    dataset, loss, method, optimizer, batch size and threads.
-    ``kind == "time_to_target"``: the tuned winners' median time to
-    ``target`` on each convergence problem (equal accuracy); infinite when
-    only fastgd reached it, NaN when fastgd did not.
+    ``kind == "per_epoch"``: median epoch time of the timing phase, same dataset, loss, method,
+    optimizer, batch size and threads.  ``kind == "time_to_target"``: the tuned winners' median time
+    to ``target`` on each problem (equal accuracy); infinite when only fastgd reached it.
     """
     parts = []
     if not timing.empty:
@@ -228,5 +201,6 @@ def speedup_table(timing: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
 def report_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """The tune-phase points of the winners (at one target) and every timing-phase point."""
     tune = points[points["phase"] == "tune"]
-    chosen = winning_points(tune, winners.drop(columns="target", errors="ignore").assign(phase="tune"))
+    keys = present(winners, CONFIG_KEYS)
+    chosen = tune.merge(winners.loc[winners["lr"].notna(), keys].drop_duplicates(), on=keys, how="inner")
     return pd.concat([chosen[list(points.columns)], points[points["phase"] == "timing"]], ignore_index=True)

@@ -1,10 +1,9 @@
 """Write a report directory: the CSV tables, the PNG figures and ``REPORT.md``.
 
-Every file is written atomically (:mod:`fastgd._atomic`: a temporary file in
-the same directory, then :func:`os.replace`), figures rendered to memory
-first; ``REPORT.md`` is written last.  Files of this package's names
-(:data:`OWNED_FILES`) left by a previous report and not written this time are
-removed, so ``REPORT.md`` links every figure the directory holds.
+Every file is written atomically (:mod:`fastgd._atomic`: a temporary file in the same directory, then
+:func:`os.replace`), figures rendered to memory first; ``REPORT.md`` is written last.  Files of this
+package's names (:data:`OWNED_FILES`) left by a previous report and not written this time are removed,
+so ``REPORT.md`` links every figure the directory holds.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._atomic import atomic_write_bytes, atomic_write_text
+from ..study.config import Study
 from ..study.store import load_points, read_study_info
-from .errors import ReportError
-from .markdown import StudyReport, render_study_report
+from .markdown import render_study_report, verdict
 from .plotdata import convergence_lines, epoch_time_bars, profile_lines, sensitivity_lines, speedup_bars
 from .plots import draw_bars, draw_lines, figure_png_bytes
 from .tables import (
@@ -32,15 +31,17 @@ from .tables import (
     timing_table,
     winners_table,
 )
-from .verdict import verdict
 
-__all__ = ["DEFAULT_TARGETS", "OWNED_FILES", "FigureWriter", "remove_stale", "write_report", "write_study_report"]
+__all__ = ["OWNED_FILES", "FigureWriter", "ReportError", "remove_stale", "write_report", "write_study_report"]
 
-DEFAULT_TARGETS: tuple[float, ...] = (1e-1, 1e-2, 1e-3)
-DEFAULT_CRITERION_TARGET = 1e-2
 #: Files of this package's names: those not written by a report are removed (old-format ones included).
 OWNED_FILES = tuple("convergence*.png sensitivity*.png profile*.png epoch_time.png speedup.png scaling.png".split())
 OWNED_FILES += ("seed_*.png", "benchmark_*.png", "convergence.csv")
+_DEFAULTS = Study(datasets=())  # targets and criterion of a study.json that leaves them at their defaults
+
+
+class ReportError(RuntimeError):
+    """The inputs of a report are missing or unusable (no points, a bad benchmark JSON, ...)."""
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
@@ -57,26 +58,23 @@ class FigureWriter:
         self.by_section: dict[str, list[str]] = {}
         self.notes: dict[str, str] = {}
 
-    def write(self, section: str, name: str, figure: Figure) -> None:
-        """Write ``figure`` as ``out_dir/name`` and file it under ``section``."""
-        self.written.append(atomic_write_bytes(self.out_dir / name, figure_png_bytes(figure)))
-        self.by_section.setdefault(section, []).append(name)
-
     def draw(self, name: str, data: pd.DataFrame, note: str, draw: Callable[..., Figure], **options: Any) -> None:
         """Draw ``data`` with ``draw`` (:mod:`.plots`) into ``name`` (section: its stem), or note why not."""
+        section = name.removesuffix(".png")
         if data.empty:
-            self.notes[name.removesuffix(".png")] = note
-        else:
-            self.write(name.removesuffix(".png"), name, draw(data, **options))
+            self.notes[section] = note
+            return
+        self.written.append(atomic_write_bytes(self.out_dir / name, figure_png_bytes(draw(data, **options))))
+        self.by_section.setdefault(section, []).append(name)
 
 
-def remove_stale(out_dir: Path, keep: list[Path]) -> list[Path]:
+def remove_stale(out_dir: Path, keep: list[Path]) -> None:
     """Delete files matching :data:`OWNED_FILES` in ``out_dir`` that are not in ``keep``."""
     kept = {path.resolve() for path in keep}
-    stale = [path for pattern in OWNED_FILES for path in sorted(out_dir.glob(pattern)) if path.resolve() not in kept]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
+    for pattern in OWNED_FILES:
+        for path in out_dir.glob(pattern):
+            if path.resolve() not in kept:
+                path.unlink(missing_ok=True)
 
 
 def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -100,11 +98,11 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
     if points.empty:
         raise ReportError("the study holds no points: run `fastgd bench` first")
     study = info.get("study") or {}
-    targets = sorted((float(target) for target in study.get("targets") or DEFAULT_TARGETS), reverse=True)
-    criterion = float(study.get("criterion_target") or DEFAULT_CRITERION_TARGET)
-    targets = sorted(set(targets) | {criterion}, reverse=True)
-    machine = info.get("machine") or {}
-    timing = timing_table(points, machine.get("bandwidth_gbytes_per_s"))
+    criterion = float(study.get("criterion_target") or _DEFAULTS.criterion_target)
+    targets = sorted(
+        {*(float(target) for target in study.get("targets") or _DEFAULTS.targets), criterion}, reverse=True
+    )
+    timing = timing_table(points, (info.get("machine") or {}).get("bandwidth_gbytes_per_s"))
     winners = winners_table(points, targets)
     at_criterion = winners[winners["target"] == criterion] if not winners.empty else winners
     speedup = speedup_table(timing, winners)
@@ -123,13 +121,11 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
     out.mkdir(parents=True, exist_ok=True)
     written = [write_csv(out / name, table) for name, table in tables.items()]
     figures = FigureWriter(out)
-    label = f"{criterion:.0e}"
-    no_tune = "no tune-phase point was recorded."
-    label, time_axis = f"{criterion:.0e}", "training time (s, log scale)"
+    no_tune, label = "no tune-phase point was recorded.", f"{criterion:.0e}"
     figures.draw(
         "convergence.png", convergence_lines(tables["points.csv"]), no_tune, draw_lines, hlines=targets,
         title=f"Convergence of the winners tuned for {label}: median over repetitions",
-        xlabel=time_axis, ylabel="relative suboptimality (loss − f*) / |f*|",
+        xlabel="training time (s, log scale)", ylabel="relative suboptimality (loss − f*) / |f*|",
     )  # fmt: skip
     figures.draw(
         "profile.png", profile_lines(profile, criterion), "no solver reached the target on any problem.", draw_lines,
@@ -151,18 +147,9 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
         reference=1.0, annotate=True,
     )  # fmt: skip
     written += figures.written
-    report = StudyReport(
-        info=info,
-        verdict=verdict(winners, speedup, timing, criterion),
-        targets=targets,
-        criterion_target=criterion,
-        time_to_target=tables["time_to_target.csv"],
-        timing=timing,
-        speedup=speedup,
-        figures=figures.by_section,
-        figure_notes=figures.notes,
-    )
-    written.append(atomic_write_text(out / "REPORT.md", render_study_report(report)))
+    lines = verdict(winners, speedup, timing, criterion)
+    text = render_study_report(info, lines, tables, targets, criterion, figures.by_section, figures.notes)
+    written.append(atomic_write_text(out / "REPORT.md", text))
     remove_stale(out, written)
     return written
 
@@ -173,8 +160,7 @@ def write_report(results_dir: str | os.PathLike[str], out_dir: str | os.PathLike
     Parameters
     ----------
     results_dir : path-like
-        The study's results store (read with :func:`fastgd.study.store.load_points`
-        and :func:`fastgd.study.store.read_study_info`).
+        The study's results store, or a study's OUT holding ``results/``.
     out_dir : path-like
         Output directory, created if needed.
 

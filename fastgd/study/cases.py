@@ -1,17 +1,14 @@
 """A :class:`Case`: one run (one repetition) of one configuration, with a stable id.
 
-A case holds every parameter that changes a measurement; its ``case_id`` is
-the first 16 hex digits of the SHA-256 of its canonical JSON, so the same
-parameters get the same id in every run, which is what lets a rerun skip the
-cases whose file already exists.  :meth:`Case.columns` are the key columns
-of the tidy rows the case produces.
+A case holds every parameter that changes a measurement; its ``case_id`` (16 hex digits of the
+SHA-256 of its canonical JSON) is the same in every run, which lets a rerun skip the cases whose file
+exists.  :meth:`Case.columns` are the key columns of the tidy rows the case produces.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-from dataclasses import asdict
 from typing import Any, Literal
 
 import msgspec
@@ -19,7 +16,7 @@ import msgspec
 from ..optim import OPTIMIZERS
 from .config import SCHEDULES, DatasetSpec
 
-__all__ = ["Case", "backend_applies", "missing_backend_note", "optimizer_params"]
+__all__ = ["Case", "backend_applies", "missing_backend_note"]
 
 #: Peer backend -> (module it imports, the package that provides it, the extra to install).
 _BACKEND_PACKAGES = {
@@ -72,34 +69,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
 
     def columns(self) -> dict[str, Any]:
         """The key columns of this case's tidy rows (see :mod:`fastgd.study.store`)."""
-        spec = self.dataset
-        return {
-            "case_id": self.case_id,
-            "phase": self.phase,
-            "n_samples": spec.n_samples,
-            "n_features": spec.n_features,
-            "dtype": spec.dtype,
-            "noise": spec.noise,
-            "outliers": spec.outliers,
-            "correlation": spec.correlation,
-            "data_seed": spec.seed,
-            "loss": self.loss,
-            "delta": self.delta,
-            "method": self.method,
-            "optimizer": self.optimizer,
-            "batch_size": self.batch_size,
-            "backend": self.backend,
-            "threads": self.threads,
-            "lr": self.lr,
-            "schedule": self.schedule,
-            "repetition": self.repetition,
-        }
-
-
-def optimizer_params(optimizer: Any) -> dict[str, Any]:
-    """Every hyper-parameter of a fastgd optimizer but ``lr`` (tuples as lists, for JSON)."""
-    fields = asdict(optimizer).items()
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in fields if key != "lr"}
+        spec = msgspec.structs.asdict(self.dataset)
+        dataset = {"data_seed" if key == "seed" else key: value for key, value in spec.items()}
+        keys = "loss delta method optimizer batch_size backend threads lr schedule repetition".split()
+        return {"case_id": self.case_id, "phase": self.phase, **dataset, **{key: getattr(self, key) for key in keys}}
 
 
 def missing_backend_note(backend: str) -> str | None:
@@ -115,10 +88,9 @@ def missing_backend_note(backend: str) -> str | None:
 def backend_applies(backend: str, optimizer: Any, batch_size: int | None, schedule: str) -> bool:
     """Whether ``backend`` implements this method (optimizer, batch size) with this schedule.
 
-    ``numpy`` runs everything; ``sklearn`` runs plain per-sample SGD
-    (``SGDRegressor``); ``torch`` runs every method that updates on more than
-    one sample (per-sample steps in PyTorch are all framework overhead);
-    ``distributed`` runs full batch and the stochastic methods as local SGD.
+    ``numpy`` runs everything; ``sklearn`` plain per-sample SGD (``SGDRegressor``); ``torch`` every
+    method that updates on more than one sample (per-sample steps in PyTorch are all framework
+    overhead); ``distributed`` full batch, and the stochastic methods as local SGD.
     """
     if backend in ("fastgd", "numpy", "distributed"):
         return True

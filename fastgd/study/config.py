@@ -1,16 +1,7 @@
 """What a study runs, as a declarative schema: :class:`Study` and its presets.
 
-A study has two phases:
-
-* **tune** -- on each of ``datasets`` (small enough to certify the optimum),
-  every method x backend x loss runs over a log grid of learning rates (and,
-  for the stochastic methods, each of ``schedules``); the winner of each group
-  is picked by the criterion of :mod:`fastgd.study.select` and repeated
-  ``repetitions`` times.
-* **timing** -- on ``timing.dataset`` (larger than the last-level cache), each
-  method x backend runs at its tuned learning rate for the epoch-time table.
-
-The schema is a tree of :class:`msgspec.Struct` types decoded from TOML
+A study has a tune phase on ``datasets`` and a timing phase on ``timing.dataset`` (see
+:mod:`fastgd.study.runner`).  The schema is a tree of :class:`msgspec.Struct` types decoded from TOML
 (:func:`load_study`), so a wrong value is reported with its key path
 (``datasets[0].n_samples: expected int, got str``).  Names come from the
 library: losses from :data:`fastgd.kernels.LOSSES`, methods from
@@ -89,13 +80,11 @@ class DatasetSpec(_Spec, kw_only=True, frozen=True):
 class MethodSpec(_Spec, kw_only=True, frozen=True):
     """One method of a study.
 
-    ``name`` is one of :data:`fastgd.METHODS` (built with :func:`fastgd.method`)
-    or any other name, which then needs ``optimizer`` (a key of
-    :data:`fastgd.OPTIMIZERS`).  ``batch_size`` absent means full batch for a
-    user method (as ``fit(batch_size=None)``) and the built-in default for a
-    built-in one.  ``lr`` is the centre of the learning-rate grid (default:
-    the method's default rate); ``schedules`` overrides the study's;
-    ``params`` holds extra optimizer hyper-parameters (torch.optim names).
+    ``name`` is one of :data:`fastgd.METHODS` (built with :func:`fastgd.method`) or any other name,
+    which then needs ``optimizer`` (a key of :data:`fastgd.OPTIMIZERS`).  ``batch_size`` absent is full
+    batch for a user method (as ``fit(batch_size=None)``), the default for a built-in one.  ``lr`` is
+    the grid centre (default: the method's rate); ``schedules`` overrides the study's; ``params`` are
+    extra optimizer hyper-parameters (torch.optim names).
     """
 
     name: str
@@ -119,9 +108,8 @@ class MethodSpec(_Spec, kw_only=True, frozen=True):
 class LrGrid(_Spec, kw_only=True, frozen=True):
     """The learning-rate grid: ``points`` rates ``centre * ratio**k`` around each method's centre.
 
-    When the winner sits on an edge of the grid, up to ``max_widen`` further
-    rates are added beyond that edge, one at a time; a winner still on the
-    edge is flagged in the report.
+    A winner on an edge adds rates beyond it, one at a time, up to ``max_widen``; one still on the edge
+    is flagged in the report.
     """
 
     points: PositiveInt = 5
@@ -151,39 +139,17 @@ def _default_methods() -> tuple[MethodSpec, ...]:
 class Study(_Spec, kw_only=True, frozen=True):
     """A complete benchmark study (see the module docstring for the two phases).
 
-    Attributes
-    ----------
-    name : str
-    datasets : list of DatasetSpec
-        The tune phase's problems (one per dataset x loss).
-    losses, methods, backends : lists
-        What the tune phase compares; a backend runs only the methods it implements.
-    threads : int
-        Thread count of the tune phase (Numba, PyTorch and BLAS).
-    repetitions : int
-        Runs of each tuned winner (the grid's other rates run once).
-    epochs : int
-        Epochs per run unless a method sets its own.
-    schedules : list of str
-        Learning-rate schedules tried for the stochastic methods (full batch
-        always runs ``constant``): keys of :data:`SCHEDULES`.
-    lr_grid : LrGrid
-    targets : list of float
-        Relative suboptimality targets ``(f - f*) / |f*|``.
-    criterion_target : float
-        The target whose time decides the winner of a grid.
-    delta : float
-        Huber threshold.
-    fit_seed : int
-        Seed of every run's row shuffling.
-    probe_mbytes : int
-        Size of the memory-bandwidth probe's streaming read.
-    lp_size_limit : int
-        Largest ``n_samples * (n_features + 1)`` whose L1 optimum is certified by LP.
-    settle_s : float
-        Pause after each dataset's set-up (OpenBLAS threads left spinning by the
-        optimum's solve slowed the next timed runs 2-3x).
-    timing : TimingSpec or None
+    ``datasets`` are the tune phase's problems (one per dataset x loss), on which ``losses``,
+    ``methods`` and ``backends`` are compared (a backend runs only the methods it implements), at
+    ``threads`` threads (Numba, PyTorch and BLAS) and ``epochs`` per run unless a method sets its own.
+    Each tuned winner runs ``repetitions`` times (the grid's other rates once).  ``schedules`` (keys
+    of :data:`SCHEDULES`) are tried for the stochastic methods; full batch runs ``constant``.
+    ``targets`` are relative suboptimalities ``(f - f*) / |f*|``; ``criterion_target`` decides the
+    winner of a grid.  ``delta`` is the Huber threshold, ``fit_seed`` the seed of every run's row
+    shuffling, ``probe_mbytes`` the size of the memory-bandwidth probe's read, ``lp_size_limit`` the
+    largest ``n_samples * (n_features + 1)`` whose L1 optimum is certified by LP, ``settle_s`` a pause
+    after each dataset's set-up (OpenBLAS threads left spinning by the optimum's solve slowed the next
+    timed runs 2-3x).
     """
 
     datasets: tuple[DatasetSpec, ...]

@@ -1,10 +1,9 @@
 """The machine a study runs on: CPU, versions, and a memory-bandwidth read probe.
 
-The probe times :func:`fastgd.kernels.stream_read` -- one vectorised,
-parallel read of an ``X`` of ``probe_mbytes`` (far larger than any cache), the
-floor the benchmark suite measures every kernel against -- and reports the
-median of a few reads in GB/s (1e9 bytes/s).  The report divides each epoch's
-GB/s of ``X`` by it: how close a pass over the data comes to a bare read.
+The probe times :func:`fastgd.kernels.stream_read` (one vectorised, parallel read of an ``X`` of
+``probe_mbytes``, far larger than any cache: the floor the benchmark suite measures every kernel
+against) and reports the median of a few reads in GB/s.  The report divides each epoch's GB/s of
+``X`` by it: how close a pass over the data comes to a bare read.
 """
 
 from __future__ import annotations
@@ -37,20 +36,14 @@ __all__ = [
 
 
 def measure_read_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 5, n_features: int = 100) -> float:
-    """Streaming-read bandwidth in GB/s (1e9 bytes/s): the median of ``repeats`` reads of an ``X``.
-
-    The read is :func:`fastgd.kernels.stream_read`, the floor the benchmark
-    suite measures every kernel against: one vectorised, parallel pass over a
-    float64 ``X`` of ``n_features`` columns and ``n_bytes`` in all, on Numba's
-    current threads.
+    """Streaming-read bandwidth in GB/s (1e9 bytes/s), on Numba's current threads (module docstring).
 
     Parameters
     ----------
     n_bytes : int, default 256 MiB
-        Size of ``X``; keep it well above the last-level cache.
+        Size of the float64 ``X``; keep it well above the last-level cache.
     repeats : int, default 5
-        Timed reads (after one untimed read that also compiles the kernel and
-        faults the pages in).
+        Timed reads, after one untimed read that compiles the kernel and faults the pages in.
     n_features : int, default 100
 
     Returns
@@ -115,6 +108,10 @@ def package_version(distribution: str) -> str | None:
         return None
 
 
+#: ``machine_info`` key -> the distribution whose version it holds (``None``: not installed).
+_PACKAGES = {"pandas": "pandas", "torch": "torch", "sklearn": "scikit-learn", "scipy": "scipy", "fastgd": "fastgd"}
+
+
 def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
     """The ``machine`` entry of study.json and of every results record.
 
@@ -126,11 +123,8 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``cpu_model``, ``cores``, ``llc_bytes`` (last-level cache, ``None`` if
-        unknown), ``numba_threads_available``,
-        ``bandwidth_gbytes_per_s``, ``python``, ``numpy``, ``numba``,
-        ``pandas``, ``torch`` (``None`` if absent), ``sklearn`` (``None`` if
-        absent), ``scipy``, ``fastgd`` and ``platform``.
+        CPU model, cores, last-level cache bytes, Numba threads, the bandwidth, the platform and the
+        versions of Python and the packages (``None`` for one that is not installed).
     """
     return {
         "cpu_model": cpu_model(),
@@ -141,22 +135,14 @@ def machine_info(bandwidth_gbytes_per_s: float | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "pandas": package_version("pandas"),
-        "torch": package_version("torch"),
-        "sklearn": package_version("scikit-learn"),
-        "scipy": package_version("scipy"),
-        "fastgd": package_version("fastgd"),
+        **{name: package_version(dist) for name, dist in _PACKAGES.items()},
         "platform": platform.platform(),
     }
 
 
 @contextlib.contextmanager
 def thread_limits(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after.
-
-    The study runs each case at its thread count through this.  Only the
-    harness sets thread counts: library code reads ``numba.get_num_threads()``.
-    """
+    """Run the block with ``threads`` Numba, PyTorch and BLAS threads; restore them after."""
     from threadpoolctl import threadpool_limits
 
     previous_numba = numba.get_num_threads()

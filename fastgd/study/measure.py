@@ -2,21 +2,16 @@
 
 Timing discipline (benchopt's):
 
-* JIT compilation and first-call costs are paid *before* timing, in a short
-  warm-up run on a slice of the same data in the same batch regime; fastgd's
-  is reported as ``compile_s``;
-* fastgd records ``time_s`` itself (:func:`fastgd.fit`'s history excludes
-  loss evaluation and compilation);
-* ``distributed`` runs :func:`fastgd.distributed.fit` on a local Dask cluster
-  of ``threads`` single-threaded workers, started once for the study; its
-  history times only the training rounds, as ``fit``'s does;
-* a peer's epoch is timed with :func:`time.perf_counter` around
-  ``run_epoch(epoch)`` only, which includes the epoch's row permutation; the
-  parameter copy and the full-data objective are computed outside it.
+* JIT compilation and first-call costs are paid *before* timing, in a short warm-up run on a slice
+  of the same data in the same batch regime; fastgd's is reported as ``compile_s``;
+* fastgd records ``time_s`` itself (:func:`fastgd.fit`'s history excludes loss evaluation and
+  compilation), as does ``distributed`` (:func:`fastgd.distributed.fit` on a local Dask cluster of
+  ``threads`` single-threaded workers, started once for the study);
+* a peer's epoch is timed with :func:`time.perf_counter` around ``run_epoch(epoch)`` only, which
+  includes the epoch's row permutation; the parameter copy and the full-data objective are not.
 
-Divergence is recorded (``diverged``, ``stop_reason``), never hidden: a run
-whose objective becomes non-finite or exceeds ``1e10`` times the initial one
-stops there, as :func:`fastgd.fit` does.
+Divergence is recorded (``diverged``, ``stop_reason``), never hidden: a run whose objective becomes
+non-finite or exceeds ``1e10`` times the initial one stops there, as :func:`fastgd.fit` does.
 """
 
 from __future__ import annotations
@@ -51,32 +46,36 @@ def _warmup_slice(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     return X[:rows], y[:rows], batch
 
 
-def _fit(case: Case, X: np.ndarray, y: np.ndarray, batch_size: int | None, epochs: int) -> Any:
+def _run_fastgd(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], float, str]:
+    """``fastgd.fit`` after a warm-up, or for ``distributed``, ``fastgd.distributed.fit`` on its cluster."""
+    options = {
+        "loss": case.loss, "optimizer": case.build_optimizer(), "seed": case.fit_seed,
+        "lr_schedule": case.build_schedule(), "delta": case.delta,
+    }  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        return fit(
-            X, y, loss=case.loss, optimizer=case.build_optimizer(), batch_size=batch_size, epochs=epochs,
-            shuffle=True, seed=case.fit_seed, lr_schedule=case.build_schedule(), record_every=None, delta=case.delta,
-        )  # fmt: skip
+        if case.backend == "distributed":
+            from ..distributed import fit as distributed_fit
 
-
-def _run_fastgd(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], float, str]:
-    X_warm, y_warm, warm_batch = _warmup_slice(case, X, y)
-    warm = _fit(case, X_warm, y_warm, warm_batch, 1)
-    result = _fit(case, X, y, case.batch_size, case.epochs)
-    compile_s = float(warm.compile_s) + float(result.compile_s)
-    return _history_points(result.history), compile_s, result.stop_reason if result.diverged else ""
+            client = _cluster(case.threads)
+            result = distributed_fit(X, y, batch_size=case.batch_size, epochs=case.epochs, client=client, **options)
+            compile_s = float(result.compile_s)
+        else:
+            X_warm, y_warm, warm_batch = _warmup_slice(case, X, y)
+            options |= {"shuffle": True, "record_every": None}
+            compile_s = float(fit(X_warm, y_warm, batch_size=warm_batch, epochs=1, **options).compile_s)
+            result = fit(X, y, batch_size=case.batch_size, epochs=case.epochs, **options)
+            compile_s += float(result.compile_s)
+    history = result.history[["epoch", "step", "samples_seen", "time_s", "loss"]]
+    points = list(history.itertuples(index=False, name=None))
+    return points, compile_s, result.stop_reason if result.diverged else ""
 
 
 _CLUSTERS: dict[int, Any] = {}
 
 
 def _cluster(n_workers: int) -> Any:
-    """The distributed backend's Dask client: the process's default one, else a local cluster started once.
-
-    A caller that started a cluster (a user, or a test session) has its client used as it is; otherwise a
-    local cluster of ``n_workers`` single-threaded workers is started on first use.
-    """
+    """The process's default Dask client if there is one, else a local cluster of ``n_workers`` started once."""
     from distributed import default_client
 
     try:
@@ -94,23 +93,6 @@ def close_clusters() -> None:
     """Shut down the clusters the distributed backend started (the runner calls it at the end)."""
     while _CLUSTERS:
         _CLUSTERS.popitem()[1].close()
-
-
-def _run_distributed(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], float, str]:
-    """``fastgd.distributed.fit`` on a local cluster of ``case.threads`` workers (full batch or local SGD)."""
-    from ..distributed import fit as distributed_fit
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DivergenceWarning)
-        result = distributed_fit(
-            X, y, loss=case.loss, optimizer=case.build_optimizer(), batch_size=case.batch_size, epochs=case.epochs,
-            seed=case.fit_seed, lr_schedule=case.build_schedule(), delta=case.delta, client=_cluster(case.threads),
-        )  # fmt: skip
-    return _history_points(result.history), float(result.compile_s), result.stop_reason if result.diverged else ""
-
-
-def _history_points(history: pd.DataFrame) -> list[tuple]:
-    return list(zip(*(history[column] for column in ("epoch", "step", "samples_seen", "time_s", "loss")), strict=True))
 
 
 def _objective(case: Case, X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, decay: float) -> float:
@@ -158,18 +140,12 @@ def _run_peer(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], fl
 
 
 def run_case(case: Case, X: np.ndarray, y: np.ndarray, optimum: Optimum) -> pd.DataFrame:
-    """Run ``case`` on ``(X, y)``; return its tidy rows (see :mod:`fastgd.study.store` for the columns).
+    """Run ``case`` on its dataset ``(X, y)``; return its tidy rows (columns: :mod:`fastgd.study.store`).
 
-    Parameters
-    ----------
-    case : Case
-    X, y : ndarray
-        The case's dataset.
-    optimum : Optimum
-        The certified optimum of the case's (dataset, loss), carried into the
-        ``f_star``, ``f_star_kind`` and ``suboptimality`` columns.
+    ``optimum``, the certified optimum of the case's (dataset, loss), fills ``f_star``,
+    ``f_star_kind`` and ``suboptimality``.
     """
-    run = {"fastgd": _run_fastgd, "distributed": _run_distributed}.get(case.backend, _run_peer)
+    run = _run_fastgd if case.backend in ("fastgd", "distributed") else _run_peer
     points, compile_s, diverged_reason = run(case, X, y)
     frame = pd.DataFrame(points, columns=list(POINT_COLUMNS))
     for key, value in case.columns().items():

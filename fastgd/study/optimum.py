@@ -1,41 +1,34 @@
 r"""The certified optimum of a (dataset, loss): what suboptimality is measured against.
 
 ``l2``
-    Exact least squares from **one pass** of the normal equations in float64:
-    the Gram matrix of ``[X, 1]`` and ``[X, 1].T @ y`` are accumulated over
-    row chunks (float32 data is converted chunk by chunk, never copied whole)
-    and the ``(d+1) x (d+1)`` system is solved with :func:`numpy.linalg.solve`
-    (:func:`numpy.linalg.lstsq` if it is singular).  ``kind="normal_equations"``.
+    Exact least squares from **one pass** of the normal equations in float64: the Gram matrix of
+    ``[X, 1]`` and ``[X, 1].T @ y`` accumulated over row chunks (float32 data converted chunk by
+    chunk), solved with :func:`numpy.linalg.solve` (``lstsq`` if singular).  ``kind="normal_equations"``.
 ``l1``
-    Exact least absolute deviations by linear programming with HiGHS'
-    interior-point solver and crossover (:func:`scipy.optimize.linprog`,
-    ``method="highs-ipm"``), on the *dual* problem
+    Exact least absolute deviations by HiGHS' interior-point LP solver with crossover
+    (:func:`scipy.optimize.linprog`, ``method="highs-ipm"``), on the *dual* problem
 
     .. math::
 
-        \max_a\; y^\top a \quad\text{s.t.}\quad [X, 1]^\top a = 0,\;
-        |a_i| \le 1/n,
+        \max_a\; y^\top a \quad\text{s.t.}\quad [X, 1]^\top a = 0,\; |a_i| \le 1/n,
 
-    which has only ``d + 1`` equality rows; the primal coefficients are the
-    duals of those rows.  Strong duality certifies the answer: the mean
-    absolute residual at the recovered coefficients must equal the dual
-    objective (a lower bound on every model's loss) to within
-    :data:`L1_GAP_TOLERANCE`, else no optimum is claimed.  Done only when
-    ``n_samples * (n_features + 1) <= size_limit`` (default
-    :data:`DEFAULT_LP_SIZE_LIMIT`, 6 million: 50,000 x 100 solves in about
-    6 s here); otherwise ``None`` and the report falls back to the best loss seen.
-    ``kind="highs_lp"``.
+    which has only ``d + 1`` equality rows; the primal coefficients are their duals.  Strong
+    duality certifies the answer: the mean absolute residual at those coefficients must equal the dual
+    objective (a lower bound on every model's loss) to within :data:`L1_GAP_TOLERANCE`, else no
+    optimum is claimed.  Done only when ``n_samples * (n_features + 1) <= size_limit`` (default 6
+    million: 50,000 x 100 solves in about 6 s here).  ``kind="highs_lp"``.
 ``huber``
-    ``None``: the report uses the best loss seen across all runs.
+    None (no closed form).
 
-The returned ``loss`` is evaluated with :func:`fastgd.loss_value` on the
-data as given (its dtype), the same definition every run's loss uses.
+Without a certified optimum (``kind=None``) the rows carry no suboptimality.
+
+The returned ``loss`` is :func:`fastgd.loss_value` on the data as given, as every run's loss is.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,30 +49,15 @@ _CHUNK_ROWS = 65_536
 
 
 class Optimum(NamedTuple):
-    """A certified optimum, or ``kind=None`` when there is none.
+    """A certified optimum: ``loss`` (fastgd's definition), float64 ``coef``, ``intercept``, ``kind``.
 
-    Attributes
-    ----------
-    loss : float or None
-        Objective at the optimum (fastgd's loss definition).
-    coef : ndarray (n_features,) float64, or None
-    intercept : float or None
-    kind : {"normal_equations", "highs_lp"} or None
+    ``kind`` is ``"normal_equations"`` or ``"highs_lp"``; every field is ``None`` when there is none.
     """
 
     loss: float | None
     coef: np.ndarray | None
     intercept: float | None
     kind: str | None
-
-    def to_record(self) -> dict[str, Any]:
-        """The ``optimum`` entry of a results record (JSON-ready)."""
-        return {
-            "loss": self.loss,
-            "kind": self.kind,
-            "coef": None if self.coef is None else [float(v) for v in self.coef],
-            "intercept": self.intercept,
-        }
 
 
 NO_OPTIMUM = Optimum(None, None, None, None)
@@ -147,14 +125,9 @@ def least_absolute_deviations(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     dual_objective = -float(result.fun)
     # The primal solution is the dual of the equality rows up to HiGHS' sign
     # convention; keep the sign whose loss meets the dual bound.
-    best: tuple[np.ndarray, float, float] | None = None
-    for sign in (1.0, -1.0):
-        coef, intercept = sign * duals[:n_features], float(sign * duals[n_features])
-        value = float(np.mean(np.abs(np.asarray(X, dtype=np.float64) @ coef + intercept - y)))
-        if best is None or value < best[2]:
-            best = (coef, intercept, value)
-    assert best is not None
-    coef, intercept, value = best
+    X64 = np.asarray(X, dtype=np.float64)
+    fits = [(sign * duals[:n_features], float(sign * duals[n_features])) for sign in (1.0, -1.0)]
+    value, coef, intercept = min((float(np.mean(np.abs(X64 @ c + b - y))), c, b) for c, b in fits)
     if value - dual_objective > L1_GAP_TOLERANCE * max(1.0, abs(dual_objective)):
         return None
     return coef, intercept, dual_objective
@@ -182,8 +155,7 @@ def certified_optimum(
     Returns
     -------
     Optimum
-        ``Optimum(None, None, None, None)`` when no certified optimum is
-        computed (Huber, or an L1 problem above ``size_limit``).
+        ``kind=None`` (and every field ``None``) for Huber, or an L1 problem above ``size_limit``.
     """
     from fastgd import loss_value
 

@@ -1,20 +1,17 @@
 """Run a study: the tune phase, then the timing phase, each case stored as soon as it finishes.
 
-**Tune.**  For every dataset x loss x method x backend (a *group*), each
-schedule's learning-rate grid runs once (repetition 0).  When the best rate of
-a schedule sits on an edge of its grid, one more rate beyond that edge is run,
-up to ``lr_grid.max_widen`` times.  The group's winner (the rule of
-:mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining
-``repetitions``.
+**Tune.**  For every dataset x loss x method x backend (a *group*), each schedule's learning-rate
+grid runs once (repetition 0).  When the best rate of a schedule sits on an edge of its grid, one
+more rate beyond that edge is run, up to ``lr_grid.max_widen`` times.  The group's winner (the rule
+of :mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining ``repetitions``.
 
-**Timing.**  On ``timing.dataset``, every method x backend x thread count runs
-``timing.repetitions`` times at the learning rate and schedule it won on the
-first tune dataset (the grid centre, constant, where it has none).
+**Timing.**  On ``timing.dataset`` (larger than the last-level cache), every method x backend x
+thread count runs ``timing.repetitions`` times at the learning rate and schedule it won on the first
+tune dataset (the grid centre, constant, where it has none).
 
-Every case is one file in the store; a rerun recomputes the same plan from
-the stored rows and skips every case whose file exists, so Ctrl-C, SIGTERM or
-a crash loses only the case being measured.  The certified optimum is
-computed once per (dataset, loss); one dataset is in memory at a time.
+Every case is one file in the store; a rerun recomputes the same plan from the stored rows and skips
+every case whose file exists, so Ctrl-C, SIGTERM or a crash loses only the case being measured.  The
+certified optimum is computed once per (dataset, loss); one dataset is in memory at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .. import make_regression
-from .cases import Case, backend_applies, missing_backend_note, optimizer_params
+from .cases import Case, backend_applies, missing_backend_note
 from .config import DatasetSpec, MethodSpec, Study, StudyConfigError
 from .machine import cpu_count, machine_info, measure_read_bandwidth, thread_limits
 from .measure import close_clusters, run_case
@@ -46,7 +43,6 @@ __all__ = ["StudyOutcome", "run_study"]
 class StudyOutcome:
     """What :func:`run_study` did: cases measured and skipped, notes, elapsed seconds."""
 
-    results_dir: Path
     n_run: int = 0
     n_skipped: int = 0
     notes: list[str] = field(default_factory=list)
@@ -138,11 +134,12 @@ class _Runner:
 
     def _case(self, phase: str, spec: DatasetSpec, loss: str, method: MethodSpec, backend: str, **keys: Any) -> Case:
         optimizer, batch_size = method.build()
-        study = self.study
+        params = asdict(optimizer)  # every hyper-parameter but lr, which is the case's own key
+        study, lr = self.study, float(params.pop("lr"))
         fields = {
             "phase": phase, "dataset": spec, "loss": loss, "delta": study.delta, "method": method.name,
-            "optimizer": optimizer.name, "optimizer_params": optimizer_params(optimizer), "batch_size": batch_size,
-            "backend": backend, "threads": study.threads, "lr": float(optimizer.lr), "schedule": "constant",
+            "optimizer": optimizer.name, "optimizer_params": params, "batch_size": batch_size,
+            "backend": backend, "threads": study.threads, "lr": lr, "schedule": "constant",
             "epochs": method.epochs or study.epochs, "repetition": 0, "fit_seed": study.fit_seed,
         }  # fmt: skip
         return Case(**(fields | keys))
@@ -214,7 +211,7 @@ class _Runner:
 
 #: The columns :func:`select_winners` needs within one tuning group (its other keys are constant there).
 _GROUP_COLUMNS = ["phase", "lr", "schedule", "repetition", "epoch", "step", "time_s", "objective", "suboptimality",
-                  "diverged"]  # fmt: skip
+                  "diverged", "compile_s"]  # fmt: skip
 
 
 def _winner(group_rows: pd.DataFrame, target: float) -> pd.Series:
@@ -247,10 +244,8 @@ def run_study(
     study : Study
     results_dir : path-like
         The results store (created if needed; see :mod:`fastgd.study.store`).
-    force : bool, default False
-        Discard the results already there and measure everything again.
-    quiet : bool, default False
-        No per-case progress lines.
+    force, quiet : bool, default False
+        Discard the results already there and measure everything again; no per-case progress lines.
     command : str, optional
         The command line that reproduces the run (kept in ``study.json``).
     max_cases : int, optional
@@ -261,16 +256,14 @@ def run_study(
     Raises
     ------
     StudyConfigError
-        The study asks for more threads than the machine has, or a dataset
-        that cannot be allocated.
+        More threads than the machine has, or a dataset or probe that cannot be allocated.
     fastgd.study.store.StoreError
-        The results directory is locked by another run, holds another study,
-        or cannot be written (checked before anything is measured).
+        The results directory is locked, holds another study, or cannot be written (checked first).
     """
     started = time.perf_counter()
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
     _check_threads(study)
-    outcome = StudyOutcome(Path(results_dir))
+    outcome = StudyOutcome()
     outcome.notes.extend(n for b in study.backends if (n := missing_backend_note(b)) is not None)
     with ResultsStore(results_dir, study.to_dict(), discard=force) as store:
         try:
@@ -291,7 +284,7 @@ def run_study(
         finally:
             close_clusters()
             outcome.elapsed_s = time.perf_counter() - started
-            info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s}
-            info["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            info |= {"notes": outcome.notes, "elapsed_s": outcome.elapsed_s, "finished_at": finished_at}
             store.write_study_info(info)
     return outcome

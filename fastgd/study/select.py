@@ -1,20 +1,14 @@
 """Time to target, the learning-rate selection rule, grid edges and performance profiles.
 
-Pure pandas functions on the study's **points table** (one row per case,
-repetition and recorded point; see :func:`fastgd.study.store.load_points`).
-The runner uses them to pick the learning rate of the timing phase, the
-report to build its tables; both therefore apply the same rule, stated once
+Pure pandas functions on the study's **points table** (one row per case, repetition and recorded
+point; see :func:`fastgd.study.store.load_points`).  The runner uses them to pick the learning rate
+of the timing phase, the report to build its tables; both therefore apply the same rule, stated once
 in :data:`CRITERION`.
 
-Keys
-----
-* :data:`DATASET_KEYS` identify a dataset, :data:`PROBLEM_KEYS` a dataset and
-  a loss (a *problem* of the performance profiles);
-* :data:`CONFIG_KEYS` identify a run, repetitions aside;
-* :data:`GROUP_KEYS` = :data:`CONFIG_KEYS` without ``lr`` and ``schedule``: a
-  tuning group, inside which one configuration wins.
-
-Missing keys (``batch_size`` is ``<NA>`` for full batch) group together.
+Keys: :data:`DATASET_KEYS` identify a dataset, :data:`PROBLEM_KEYS` a dataset and a loss (a
+*problem* of the performance profiles), :data:`CONFIG_KEYS` a run (repetitions aside) and
+:data:`GROUP_KEYS` (:data:`CONFIG_KEYS` without ``lr`` and ``schedule``) a tuning group, inside
+which one configuration wins.  Missing keys (``batch_size`` is ``<NA>`` for full batch) group together.
 """
 
 from __future__ import annotations
@@ -30,15 +24,12 @@ __all__ = [
     "DATASET_KEYS",
     "GROUP_KEYS",
     "PROBLEM_KEYS",
-    "RUN_KEYS",
     "config_summary",
     "performance_profile",
     "present",
     "run_summary",
     "select_winners",
-    "target_label",
     "time_column",
-    "winning_points",
 ]
 
 DATASET_KEYS: tuple[str, ...] = ("n_samples", "n_features", "dtype", "noise", "outliers", "correlation", "data_seed")
@@ -47,7 +38,6 @@ CONFIG_KEYS: tuple[str, ...] = (
     ("phase",) + PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "lr", "schedule")
 )
 GROUP_KEYS: tuple[str, ...] = tuple(key for key in CONFIG_KEYS if key not in ("lr", "schedule"))
-RUN_KEYS: tuple[str, ...] = CONFIG_KEYS + ("repetition",)
 
 CRITERION = (
     "For each dataset, loss, method, optimizer, batch size, backend and thread count, every learning rate "
@@ -60,14 +50,9 @@ CRITERION = (
 )
 
 
-def target_label(target: float) -> str:
-    """``0.01`` -> ``"1e-02"``: how a target is written in column names and text."""
-    return f"{target:.0e}"
-
-
 def time_column(target: float) -> str:
     """Column of :func:`run_summary` holding the time to ``target``: ``time_to_1e-02``."""
-    return f"time_to_{target_label(target)}"
+    return f"time_to_{target:.0e}"
 
 
 def present(frame: pd.DataFrame, keys: Iterable[str]) -> list[str]:
@@ -96,78 +81,59 @@ def run_summary(points: pd.DataFrame, targets: Sequence[float] = ()) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        :data:`RUN_KEYS` (those present), then ``time_to_<target>`` and
-        ``epochs_to_<target>`` (first recorded ``time_s`` and ``epoch`` with
-        ``suboptimality <= target``, NaN if never), ``final_suboptimality`` and
-        ``final_objective`` (the last finite values), ``best_suboptimality``,
-        ``diverged``, ``epoch_time_s`` (median over epochs of the time between
-        consecutive whole epochs), ``total_time_s``, ``compile_s``, ``n_points``.
+        The run's keys, ``time_to_<target>`` (first recorded ``time_s`` with ``suboptimality <=
+        target``, NaN if never), ``final_suboptimality`` and ``final_objective`` (the last finite
+        values), ``best_suboptimality``, ``diverged``, ``epoch_time_s`` (median time between
+        consecutive whole epochs) and ``compile_s``.
     """
-    keys = present(points, RUN_KEYS)
-    frame = (points.sort_values("step", kind="stable") if "step" in points else points).reset_index(drop=True)
+    keys = present(points, CONFIG_KEYS + ("repetition",))
+    frame = points.sort_values("step", kind="stable").reset_index(drop=True)
     work = frame[keys].copy()
-    time_s = frame["time_s"].astype("float64")
-    suboptimality = frame["suboptimality"].astype("float64")
-    objective = frame["objective"].astype("float64")
+    time_s, suboptimality = frame["time_s"].astype("float64"), frame["suboptimality"].astype("float64")
+    objective, epoch = frame["objective"].astype("float64"), frame["epoch"].astype("float64")
     work["time_s"] = time_s
     work["final_suboptimality"] = suboptimality.where(np.isfinite(suboptimality))
     work["final_objective"] = objective.where(np.isfinite(objective))
-    work["diverged"] = frame["diverged"].astype(bool) if "diverged" in frame else False
-    work["compile_s"] = frame["compile_s"] if "compile_s" in frame else np.nan
-    aggregations: dict[str, tuple[str, str]] = {}
+    work["diverged"] = frame["diverged"].astype(bool)
+    work["compile_s"] = frame["compile_s"]
     for target in targets:
-        reached = suboptimality <= target
-        work[time_column(target)] = time_s.where(reached)
-        work[f"epochs_to_{target_label(target)}"] = frame["epoch"].astype("float64").where(reached)
-        aggregations[time_column(target)] = (time_column(target), "min")
-        aggregations[f"epochs_to_{target_label(target)}"] = (f"epochs_to_{target_label(target)}", "min")
-    epoch = frame["epoch"].astype("float64")
+        work[time_column(target)] = time_s.where(suboptimality <= target)
     whole = epoch == np.round(epoch)
     whole_epochs = work.loc[whole, keys].assign(time_s=time_s[whole], epoch=epoch[whole]).sort_values("epoch")
     work["epoch_dt"] = whole_epochs.groupby(keys, dropna=False, sort=False)["time_s"].diff()
     summary = work.groupby(keys, dropna=False, sort=False).agg(
-        **aggregations,
+        **{time_column(target): (time_column(target), "min") for target in targets},
         final_suboptimality=("final_suboptimality", "last"),
         final_objective=("final_objective", "last"),
         best_suboptimality=("final_suboptimality", "min"),
         diverged=("diverged", "any"),
         epoch_time_s=("epoch_dt", "median"),
-        total_time_s=("time_s", "max"),
         compile_s=("compile_s", "first"),
-        n_points=("time_s", "size"),
     )
     return summary.reset_index()
 
 
-def config_summary(points: pd.DataFrame, target: float) -> pd.DataFrame:
+def config_summary(runs: pd.DataFrame, target: float) -> pd.DataFrame:
     """One row per configuration: its repetitions summarised by their medians, and its grid position.
 
     Parameters
     ----------
-    points : pandas.DataFrame
-        The points table (any phase).
+    runs : pandas.DataFrame
+        :func:`run_summary` of the points (any phase) at ``target``.
     target : float
         The relative suboptimality whose time is compared.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`CONFIG_KEYS`, ``time_to_target_s`` (median over repetitions,
-        a repetition not reaching it counted as infinite; NaN if that median
-        is infinite), ``reached``, ``final_suboptimality``,
-        ``best_suboptimality``, ``final_objective`` (medians), ``diverged``
-        (any repetition), ``n_repetitions``, ``spread`` and ``spread_of``
-        (``(max - min) / median`` across repetitions of the time to target
-        when every repetition reached it, else of the final suboptimality),
-        ``n_lrs`` (learning rates run in the group with this schedule) and
-        ``grid_edge`` (``"low"``/``"high"`` when ``lr`` is the smallest/largest
-        of those, ``""`` otherwise or when only one was run).
+        :data:`CONFIG_KEYS`, ``time_to_target_s`` (median over repetitions, a repetition not
+        reaching it counted as infinite; NaN if that median is infinite), ``reached``,
+        ``final_suboptimality``, ``best_suboptimality``, ``final_objective`` (medians), ``diverged``
+        (any repetition), ``n_repetitions``, ``spread`` and ``spread_of`` (``(max - min) / median``
+        across repetitions of the time to target when every repetition reached it, else of the final
+        suboptimality), ``n_lrs`` (rates run in the group with this schedule) and ``grid_edge``
+        (``"low"``/``"high"`` when ``lr`` is the smallest/largest of those, else ``""``).
     """
-    return _configs(run_summary(points, [target]), target)
-
-
-def _configs(runs: pd.DataFrame, target: float) -> pd.DataFrame:
-    """:func:`config_summary` from the output of :func:`run_summary`."""
     runs = runs.copy()
     keys = present(runs, CONFIG_KEYS)
     runs["time"] = runs[time_column(target)].fillna(np.inf)
@@ -203,25 +169,20 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     Parameters
     ----------
     points : pandas.DataFrame
-        The points table; only rows of phase ``"tune"`` are used (all rows when
-        there is no ``phase`` column).
+        The points table; only rows of phase ``"tune"`` are used.
     target : float
         Relative suboptimality to reach (for instance ``1e-2``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per :data:`GROUP_KEYS` group with the columns of
-        :func:`config_summary` for the winner plus ``target``.  A group whose
-        every configuration diverged keeps one row with ``lr`` NaN,
-        ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and
-        ``grid_edge`` ``""``.
+        One row per :data:`GROUP_KEYS` group: :func:`config_summary`'s columns for the winner and
+        ``target``.  A group whose every configuration diverged keeps one row with ``lr`` NaN,
+        ``schedule`` ``<NA>``, ``reached`` False, ``diverged`` True and ``grid_edge`` ``""``.
     """
-    tune = points[points["phase"] == "tune"] if "phase" in points else points
-    runs = run_summary(tune, [target])
-    configs = _configs(runs, target)
-    first_runs = runs[runs["repetition"] == 0] if "repetition" in runs else runs
-    ranking = _configs(first_runs, target)  # the grid pass decides; repetitions only measure the winner
+    runs = run_summary(points[points["phase"] == "tune"], [target])
+    configs = config_summary(runs, target)
+    ranking = config_summary(runs[runs["repetition"] == 0], target)  # the grid pass decides; repetitions only measure
     group_keys = present(configs, GROUP_KEYS)
     config_keys = present(configs, CONFIG_KEYS)
     configs["group"] = configs.groupby(group_keys, dropna=False, sort=False).ngroup()
@@ -229,23 +190,13 @@ def select_winners(points: pd.DataFrame, target: float) -> pd.DataFrame:
     ranking["rank_final"] = ranking["final_objective"].fillna(np.inf)
     ranked = ranking[~ranking["diverged"]].sort_values(["rank_time", "rank_final", "lr"], kind="stable")
     order = ranked[config_keys].merge(configs.reset_index(), on=config_keys, how="left")["index"]
-    candidates = configs.loc[order.to_numpy()]
-    winners = candidates.drop_duplicates("group")
+    winners = configs.loc[order.to_numpy()].drop_duplicates("group")
     failed = configs[~configs["group"].isin(winners["group"])].drop_duplicates("group").copy()
-    failed["lr"] = np.nan
-    failed["schedule"] = pd.NA
-    failed[["time_to_target_s", "final_suboptimality", "best_suboptimality", "spread"]] = np.nan
-    failed["grid_edge"] = ""
+    failed[["lr", "time_to_target_s", "final_suboptimality", "best_suboptimality", "spread"]] = np.nan
+    failed["schedule"], failed["grid_edge"] = pd.NA, ""
     table = pd.concat([winners, failed]) if len(failed) else winners
     table = table.sort_values("group").drop(columns=["group", "final_objective"])
     return table.assign(target=float(target)).reset_index(drop=True)
-
-
-def winning_points(points: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``points`` that belong to the winning configurations (all their repetitions)."""
-    keys = present(winners, CONFIG_KEYS)
-    chosen = winners.loc[winners["lr"].notna(), keys].drop_duplicates()
-    return points.merge(chosen, on=keys, how="inner")
 
 
 def performance_profile(
@@ -260,27 +211,19 @@ def performance_profile(
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per (solver, problem) with a cost in ``value`` (lower is
-        better, e.g. time to target); NaN or inf means not solved.  Duplicate
-        rows keep their lowest value; a solver missing for a problem has not
-        solved it.
-    solver : str
-        Column naming the solver.
-    problem : str or sequence of str
-        Column(s) naming the problem.
-    value : str
-        Column of costs.
+        One row per (``solver``, ``problem``) with a cost in column ``value`` (lower is better, e.g.
+        time to target); NaN or inf means not solved, duplicates keep their lowest cost, a solver
+        missing for a problem has not solved it.
+    solver, problem, value : str (``problem`` may be a sequence of columns)
     taus : sequence of float, optional
-        Ratios at which to evaluate the profile (default: 1 and every finite
-        ratio that occurs).
+        Ratios at which to evaluate the profile (default: 1 and every finite ratio that occurs).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``solver``, ``tau``, ``fraction`` (in [0, 1], non-decreasing in
-        ``tau``) and ``n_problems``.  Ratio of a solver on a problem: its cost
-        divided by the lowest cost any solver reached there (1 for a cost of 0
-        when the lowest is 0); infinite when not solved.
+        ``solver``, ``tau``, ``fraction`` (in [0, 1], non-decreasing in ``tau``), ``n_problems``.
+        A solver's ratio on a problem is its cost over the lowest cost there (1 for a cost of 0 when
+        the lowest is 0), infinite when not solved.
     """
     problem_keys = [problem] if isinstance(problem, str) else list(problem)
     frame = table[[solver] + problem_keys].copy()
@@ -297,9 +240,5 @@ def performance_profile(
     else:
         tau_values = np.asarray(taus, dtype="float64")
     fractions = (ratios[:, :, None] <= tau_values[None, None, :]).mean(axis=0) if len(costs) else np.zeros((0, 0))
-    rows = [
-        {"solver": name, "tau": tau, "fraction": float(fractions[column, index]), "n_problems": len(costs)}
-        for column, name in enumerate(wide.columns)
-        for index, tau in enumerate(tau_values)
-    ]
-    return pd.DataFrame(rows, columns=["solver", "tau", "fraction", "n_problems"])
+    grid = pd.MultiIndex.from_product([wide.columns, tau_values], names=["solver", "tau"])
+    return pd.DataFrame({"fraction": fractions.ravel()}, index=grid).reset_index().assign(n_problems=len(costs))

@@ -6,23 +6,19 @@ Layout of a results directory::
     cases/<id>.parquet  the tidy rows of one finished case
     .lock               held (``flock``) by the run writing here
 
-**Tidy rows.**  Each case file holds one row per recorded point of its run,
-every key as a column: the case's keys (:meth:`Case.columns`: ``case_id``,
-``phase``, the dataset's ``n_samples``, ``n_features``, ``dtype``,
-``noise``, ``outliers``, ``correlation``, ``data_seed``; ``loss``,
-``delta``, ``method``, ``optimizer``, ``batch_size`` (nullable; ``<NA>`` is
-full batch), ``backend``, ``threads``, ``lr``, ``schedule``, ``repetition``),
-the measurement (``epoch``, ``step``, ``samples_seen``, ``time_s``,
-``objective``), the optimum (``f_star``, ``f_star_kind``,
-``suboptimality`` = ``(objective - f_star) / |f_star|``, computed once
-here) and the run's outcome (``compile_s``, ``diverged``, ``stop_reason``).
+**Tidy rows.**  Each case file holds one row per recorded point of its run, every key as a column:
+the case's keys (:meth:`Case.columns`: ``case_id``, ``phase``, the dataset's ``n_samples``,
+``n_features``, ``dtype``, ``noise``, ``outliers``, ``correlation``, ``data_seed``; ``loss``,
+``delta``, ``method``, ``optimizer``, ``batch_size`` (nullable; ``<NA>`` is full batch), ``backend``,
+``threads``, ``lr``, ``schedule``, ``repetition``), the measurement (``epoch``, ``step``,
+``samples_seen``, ``time_s``, ``objective``), the optimum (``f_star``, ``f_star_kind``,
+``suboptimality`` = ``(objective - f_star) / |f_star|``, computed once when the case is measured)
+and the run's outcome (``compile_s``, ``diverged``, ``stop_reason``).
 
-**Durability.**  A case file is written to a temporary name and renamed
-(:func:`fastgd._atomic.atomic_path`), so it exists whole or not at all: a
-killed run loses only the case it was measuring, and a rerun skips every case
-whose file exists.  The lock makes a second run on the same directory stop
-at once (naming the holder) instead of measuring everything twice; results
-of a different study are refused unless the caller discards them (``--force``).
+**Durability.**  A case file is written to a temporary name and renamed (:mod:`fastgd._atomic`), so
+it exists whole or not at all: a killed run loses only the case it was measuring, and a rerun skips
+every case whose file exists.  The lock makes a second run on the same directory stop at once
+(naming the holder); results of a different study are refused unless discarded (``--force``).
 """
 
 from __future__ import annotations
@@ -90,14 +86,8 @@ def load_points(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
 class ResultsStore:
     """Write access to a results directory, held under an exclusive lock (a context manager).
 
-    Parameters
-    ----------
-    results_dir : path-like
-    study : dict
-        The study's plain-data form; a directory holding another study's
-        results is refused unless ``discard=True``.
-    discard : bool
-        Delete the results already there first (``fastgd bench --force``).
+    ``study`` is the study's plain-data form: a directory holding another study's results is refused
+    unless ``discard=True``, which deletes them first (``fastgd bench --force``).
     """
 
     def __init__(self, results_dir: str | os.PathLike[str], study: dict[str, Any], discard: bool = False) -> None:
@@ -122,8 +112,7 @@ class ResultsStore:
             holder = self._lock.read().strip() or "another process"
             self._lock.close()
             raise StoreError(f"{directory} is in use by {holder}; wait for it or use another --results") from None
-        self._lock.seek(0)
-        self._lock.truncate()
+        self._lock.truncate(0)  # opened for appending: the write lands at 0
         self._lock.write(f"pid {os.getpid()}")
         self._lock.flush()
         try:
@@ -174,7 +163,3 @@ class ResultsStore:
     def write_study_info(self, info: dict[str, Any]) -> None:
         """Atomically (re)write ``study.json``."""
         atomic_write_json(self.directory / STUDY_FILE, info)
-
-    def load_points(self) -> pd.DataFrame:
-        """All rows stored so far."""
-        return load_points(self.directory)
