@@ -132,6 +132,23 @@ def test_numpy_input_unaligned_chunks_and_huber(cluster):
         assert_same_fit(ref, res)
 
 
+def test_a_client_given_is_used_when_it_is_not_the_default(cluster, monkeypatch):
+    """``client=`` must be enough: nothing inside may fall back to ``distributed.default_client()``."""
+    import contextvars
+    import weakref
+
+    import distributed.client
+
+    data = fastgd.make_regression(2 * ROW_BLOCK, 3, seed=2)
+    ref = fastgd.fit(data.X, data.y, optimizer=fastgd.SGD(lr=0.1), epochs=2)
+    monkeypatch.setattr(distributed.client, "_global_clients", weakref.WeakValueDictionary())
+    monkeypatch.setattr(distributed.client, "_current_client", contextvars.ContextVar("none", default=None))
+    with pytest.raises(ValueError, match="No clients found"):
+        distributed.default_client()  # no default client from here on
+    X, y = fd.from_array(data.X, data.y, client=cluster)
+    assert_same_fit(ref, fd.fit(X, y, optimizer=fastgd.SGD(lr=0.1), epochs=2, client=cluster))
+
+
 def test_memmap_is_read_by_path(cluster, tmp_path):
     data = fastgd.make_regression(2 * ROW_BLOCK + 5, 3, seed=2, path=tmp_path / "d.npy")
     X, y = fd.data.as_dask_pair(data.X, data.y, 2)

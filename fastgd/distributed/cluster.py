@@ -64,13 +64,19 @@ def local_cluster(n_workers: int | None = None, numba_threads: int | None = None
 
 @contextlib.contextmanager
 def client_scope(client: Any, n_workers: int | None) -> Iterator[Any]:
-    """Yield ``client``, or a :func:`local_cluster` closed on exit when ``client`` is None."""
+    """Yield ``client``, or a :func:`local_cluster` closed on exit when ``client`` is None.
+
+    The client is the current one inside the scope (``Client.as_current``), so ``distributed.wait``
+    and other calls that look up the default client use it even when it is not the process default.
+    """
     if client is not None:
-        yield client
+        with client.as_current():
+            yield client
         return
     own = local_cluster(n_workers)
     try:
-        yield own
+        with own.as_current():
+            yield own
     finally:
         own.close()
 

@@ -258,5 +258,6 @@ def from_array(X: Any, y: Any, *, client: Any = None) -> tuple[Any, Any]:
         # worker (scattered data could not be), so distributed's advice against large graphs does not apply.
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         X_d, y_d = client.persist(list(as_dask_pair(X, y, n_workers)))
-    wait([X_d, y_d])
+    with client.as_current():  # wait() looks up the default client; make it this one
+        wait([X_d, y_d])
     return X_d, y_d
