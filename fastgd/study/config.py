@@ -280,12 +280,13 @@ PRESETS: dict[str, Study] = {
         name="quick",
         datasets=(DatasetSpec(n_samples=20_000, n_features=100, outliers=0.02),),
         methods=(MethodSpec(name="batch", epochs=40), *(MethodSpec(name=m) for m in METHODS[1:])),
+        backends=("fastgd", "numpy", "sklearn", "torch", "distributed"),
         threads=2,
         repetitions=3,
         epochs=8,
         schedules=_STOCHASTIC,
         timing=TimingSpec(
-            dataset=DatasetSpec(n_samples=400_000, n_features=100, outliers=0.02), threads=(1, 2), epochs=2
+            dataset=DatasetSpec(n_samples=420_000, n_features=100, outliers=0.02), threads=(1, 2), epochs=2
         ),
     ),
     "full": Study(
@@ -295,6 +296,7 @@ PRESETS: dict[str, Study] = {
             DatasetSpec(n_samples=50_000, n_features=100, outliers=0.02, correlation=0.7, seed=1),
         ),
         losses=("l2", "l1", "huber"),
+        backends=("fastgd", "numpy", "sklearn", "torch", "distributed"),
         methods=(MethodSpec(name="batch", epochs=100), *(MethodSpec(name=m) for m in METHODS[1:])),
         threads=2,
         repetitions=5,

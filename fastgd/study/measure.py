@@ -57,8 +57,8 @@ def _run_fastgd(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], 
         if case.backend == "distributed":
             from ..distributed import fit as distributed_fit
 
-            client = _cluster(case.threads)
-            result = distributed_fit(X, y, batch_size=case.batch_size, epochs=case.epochs, client=client, **options)
+            X_d, y_d, client = _shipped(X, y, case.threads)
+            result = distributed_fit(X_d, y_d, batch_size=case.batch_size, epochs=case.epochs, client=client, **options)
             compile_s = float(result.compile_s)
         else:
             X_warm, y_warm, warm_batch = _warmup_slice(case, X, y)
@@ -72,25 +72,44 @@ def _run_fastgd(case: Case, X: np.ndarray, y: np.ndarray) -> tuple[list[tuple], 
 
 
 _CLUSTERS: dict[int, Any] = {}
+_SHIPPED: dict[int, tuple[np.ndarray, Any, Any]] = {}
 
 
 def _cluster(n_workers: int) -> Any:
-    """The process's default Dask client if there is one, else a local cluster of ``n_workers`` started once."""
+    """The process's own Dask client if it had one before the study, else a local cluster of ``n_workers``.
+
+    The clusters the study starts are kept (one per worker count) until :func:`close_clusters`.
+    """
     from distributed import default_client
 
+    if n_workers in _CLUSTERS:
+        return _CLUSTERS[n_workers]
     try:
-        return default_client()
+        client = default_client()
     except ValueError:  # no client yet
-        pass
-    if n_workers not in _CLUSTERS:
-        from ..distributed import local_cluster
+        client = None
+    if client is not None and all(client is not ours for ours in _CLUSTERS.values()):
+        return client  # a user's or a test session's cluster, used as it is
+    from ..distributed import local_cluster
 
-        _CLUSTERS[n_workers] = local_cluster(n_workers)
+    _CLUSTERS[n_workers] = local_cluster(n_workers, set_as_default=False)
     return _CLUSTERS[n_workers]
 
 
+def _shipped(X: np.ndarray, y: np.ndarray, n_workers: int) -> tuple[Any, Any, Any]:
+    """``X``, ``y`` persisted on the cluster once per dataset (:func:`fastgd.distributed.from_array`), its client."""
+    from ..distributed import from_array
+
+    client = _cluster(n_workers)
+    if n_workers not in _SHIPPED or _SHIPPED[n_workers][0] is not X:
+        _SHIPPED.pop(n_workers, None)  # release the previous dataset's chunks first
+        _SHIPPED[n_workers] = (X, *from_array(X, y, client=client))
+    return _SHIPPED[n_workers][1], _SHIPPED[n_workers][2], client
+
+
 def close_clusters() -> None:
-    """Shut down the clusters the distributed backend started (the runner calls it at the end)."""
+    """Release the shipped data and shut down the clusters the study started (the runner calls it at the end)."""
+    _SHIPPED.clear()
     while _CLUSTERS:
         _CLUSTERS.popitem()[1].close()
 

@@ -7,7 +7,8 @@ of :mod:`fastgd.study.select`, at ``criterion_target``) then runs its remaining 
 
 **Timing.**  On ``timing.dataset`` (larger than the last-level cache), every method x backend x
 thread count runs ``timing.repetitions`` times at the learning rate and schedule it won on the first
-tune dataset (the grid centre, constant, where it has none).
+tune dataset (the grid centre, constant, where it has none); ``distributed`` runs one worker per
+thread, so only at 2 threads or more.
 
 Every case is one file in the store; a rerun recomputes the same plan from the stored rows and skips
 every case whose file exists, so Ctrl-C, SIGTERM or a crash loses only the case being measured.  The
@@ -202,6 +203,8 @@ class _Runner:
                         lr, schedule = self.winners.get((loss, method.name, backend), (float(optimizer.lr), "constant"))
                         if not backend_applies(backend, optimizer, batch_size, schedule):
                             continue
+                        if backend == "distributed" and threads < 2:
+                            continue  # one worker per thread: a single worker is not distributed
                         for repetition in range(timing.repetitions):
                             self.run(self._case(
                                 "timing", timing.dataset, loss, method, backend, threads=threads, lr=lr,
