@@ -24,6 +24,7 @@ from fastgd.report.plotdata import (
     convergence_lines,
     epoch_time_bars,
     profile_lines,
+    rounds_lines,
     sensitivity_lines,
     speedup_bars,
 )
@@ -228,6 +229,16 @@ def test_figure_data_and_drawing(frame: pd.DataFrame, winners: pd.DataFrame) -> 
     speedups = speedup_bars(speedup_table(timing, winners), 1e-2)
     assert {panel.split(":")[0] for panel in speedups["panel"]} == {"per epoch", "time to 1e-02"}
     assert_valid_png(figure_png_bytes(draw_bars(speedups, title="t", ylabel="x", reference=1.0, annotate=True)))
+
+
+def test_rounds_lines_put_distributed_next_to_one_machine(frame: pd.DataFrame) -> None:
+    assert rounds_lines(frame).empty  # no distributed backend ran: no figure
+    tune = frame[(frame["phase"] == "tune") & (frame["method"] == "adam") & (frame["backend"] == "fastgd")]
+    points = pd.concat([frame, tune.assign(backend="distributed")], ignore_index=True)
+    lines = rounds_lines(points)
+    assert set(lines["series"]) == {"Adam · fastgd", "Adam · fastgd distributed (dask)"}
+    whole = lines["x"].to_numpy()
+    assert (whole >= 1).all() and (whole == np.round(whole)).all()  # per epoch = per synchronisation round
 
 
 def test_styles_are_stable_and_distinct() -> None:

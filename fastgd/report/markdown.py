@@ -305,6 +305,13 @@ def render_study_report(
         "## Time to target (tuned winners)\n",
         _time_to_target_markdown(tables["time_to_target.csv"], targets),
         drawn("convergence", "Convergence of the tuned winners"),
+        "## Scaling out: fastgd.distributed against one machine\n" if figures.get("distributed") else "",
+        "The distributed backend runs each method on a local Dask cluster (one single-threaded worker per "
+        "thread): full batch adds the workers' partial gradients in a fixed order (the same result as one "
+        "machine), the stochastic methods run local SGD and average the parameters once per epoch.\n"
+        if figures.get("distributed")
+        else "",
+        drawn("distributed", "fastgd.distributed against one machine"),
         "## Performance profiles\n",
         "Share of the problems (dataset × loss) on which a solver reaches the target within τ times the best "
         "solver's time (Dolan–Moré); a solver that never reaches it stays below 1.\n",

@@ -27,6 +27,7 @@ __all__ = [
     "convergence_lines",
     "epoch_time_bars",
     "profile_lines",
+    "rounds_lines",
     "sensitivity_lines",
     "speedup_bars",
 ]
@@ -47,26 +48,37 @@ def _lines(frame: pd.DataFrame, linestyles: pd.Series | list[Any]) -> pd.DataFra
     )[list(LINE_COLUMNS)].reset_index(drop=True)
 
 
-def convergence_lines(points: pd.DataFrame) -> pd.DataFrame:
-    """Suboptimality against training time of the tuned winners, median over repetitions at each step.
+def convergence_lines(points: pd.DataFrame, x: str = "time_s") -> pd.DataFrame:
+    """Suboptimality against training time (or ``x``: ``"epoch"``) of the tuned winners, median over repetitions.
 
-    One panel per problem (dataset × loss), one series per method × backend; the start point (time 0)
-    is left out (log axes) and suboptimalities are floored at 1e-16.
+    One panel per problem (dataset × loss), one series per method × backend; the start point (``x``
+    0) is left out (log axes) and suboptimalities are floored at 1e-16.
     """
     tune = points[(points["phase"] == "tune") & np.isfinite(points["suboptimality"].astype("float64"))]
     if tune.empty:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
     keys = present(tune, PROBLEM_KEYS + ("method", "optimizer", "batch_size", "backend", "threads", "step"))
-    curves = tune.groupby(keys, dropna=False, sort=False)[["time_s", "suboptimality"]].median().reset_index()
-    curves = curves[curves["time_s"] > 0]
+    curves = tune.groupby(keys, dropna=False, sort=False)[[x, "suboptimality"]].median().reset_index()
+    curves = curves[curves[x] > 0]
     frame = curves.assign(
         panel=problem_labels(curves),
         series=variant_labels(curves, METHOD_PARTS) + " · " + variant_labels(curves, ["backend", "threads"]),
-        x=curves["time_s"],
+        x=curves[x],
         y=curves["suboptimality"].clip(lower=SUBOPTIMALITY_FLOOR),
         mark="",
     )
     return _lines(frame, [backend_style(str(name)).linestyle for name in curves["backend"]])
+
+
+def rounds_lines(points: pd.DataFrame) -> pd.DataFrame:
+    """``fastgd.distributed`` against single-machine fastgd: suboptimality per epoch of the methods both ran.
+
+    The distributed backend averages once per epoch (local SGD, ``sync="epoch"``; full batch: a round
+    per step, one per epoch), so the x axis counts its synchronisation rounds too.
+    """
+    ran = points.loc[points["backend"] == "distributed", "method"].unique()
+    both = points[points["method"].isin(ran) & points["backend"].isin([REFERENCE_BACKEND, "distributed"])]
+    return convergence_lines(both, x="epoch") if len(ran) else pd.DataFrame(columns=list(LINE_COLUMNS))
 
 
 def sensitivity_lines(sensitivity: pd.DataFrame) -> pd.DataFrame:

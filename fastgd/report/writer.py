@@ -20,7 +20,14 @@ from .._atomic import atomic_write_bytes, atomic_write_text
 from ..study.config import Study
 from ..study.store import load_points, read_study_info
 from .markdown import render_study_report, verdict
-from .plotdata import convergence_lines, epoch_time_bars, profile_lines, sensitivity_lines, speedup_bars
+from .plotdata import (
+    convergence_lines,
+    epoch_time_bars,
+    profile_lines,
+    rounds_lines,
+    sensitivity_lines,
+    speedup_bars,
+)
 from .plots import draw_bars, draw_lines, figure_png_bytes
 from .tables import (
     profile_table,
@@ -35,7 +42,9 @@ from .tables import (
 __all__ = ["OWNED_FILES", "FigureWriter", "ReportError", "remove_stale", "write_report", "write_study_report"]
 
 #: Files of this package's names: those not written by a report are removed (old-format ones included).
-OWNED_FILES = tuple("convergence*.png sensitivity*.png profile*.png epoch_time.png speedup.png scaling.png".split())
+OWNED_FILES = tuple(
+    "convergence*.png distributed.png sensitivity*.png profile*.png epoch_time.png speedup.png scaling.png".split()
+)
 OWNED_FILES += ("seed_*.png", "benchmark_*.png", "convergence.csv")
 _DEFAULTS = Study(datasets=())  # targets and criterion of a study.json that leaves them at their defaults
 
@@ -62,7 +71,8 @@ class FigureWriter:
         """Draw ``data`` with ``draw`` (:mod:`.plots`) into ``name`` (section: its stem), or note why not."""
         section = name.removesuffix(".png")
         if data.empty:
-            self.notes[section] = note
+            if note:
+                self.notes[section] = note
             return
         self.written.append(atomic_write_bytes(self.out_dir / name, figure_png_bytes(draw(data, **options))))
         self.by_section.setdefault(section, []).append(name)
@@ -126,6 +136,11 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
         "convergence.png", convergence_lines(tables["points.csv"]), no_tune, draw_lines, hlines=targets,
         title=f"Convergence of the winners tuned for {label}: median over repetitions",
         xlabel="training time (s, log scale)", ylabel="relative suboptimality (loss − f*) / |f*|",
+    )  # fmt: skip
+    figures.draw(
+        "distributed.png", rounds_lines(tables["points.csv"]), "", draw_lines, hlines=targets,
+        title=f"fastgd.distributed ({study.get('threads')} workers, local SGD averaging per epoch) and one machine",
+        xlabel="epochs = synchronisation rounds (log scale)", ylabel="relative suboptimality (loss − f*) / |f*|",
     )  # fmt: skip
     figures.draw(
         "profile.png", profile_lines(profile, criterion), "no solver reached the target on any problem.", draw_lines,
