@@ -3,8 +3,8 @@
 Exit status: 0 on success, 1 when a step fails, 2 for a bad option, study
 file or results directory (one line on stderr, no traceback), 130 when
 interrupted by Ctrl-C or SIGTERM (finished cases are kept; rerun the same
-command to resume).  This module is the only place that sets thread counts
-(through :func:`fastgd.study.machine.thread_limits`, per case).
+command to resume).  Thread counts are set only by the study runner, per case
+(:func:`fastgd.study.machine.thread_limits`); ``--threads`` chooses them.
 """
 
 from __future__ import annotations
