@@ -38,6 +38,7 @@ import numba
 import numpy as np
 
 from .._jit import jit
+from ._prefetch import prefetch_rows, rows_ahead
 from .losses import pointwise
 
 __all__ = [
@@ -287,10 +288,16 @@ def slice_loss_grad(X, y, coef, intercept, loss, delta, start, stop, grad_out): 
 
     One row at a time: for batches of a few dozen rows this measured faster
     than the four-row steps of the full-batch kernel (which also need
-    ``grad_out`` zeroed first).
+    ``grad_out`` zeroed first).  Each row asks for the row
+    :func:`~fastgd.kernels._prefetch.rows_ahead` rows further on, past the end
+    of the batch too: the next batch's first rows then arrive while the
+    optimizer updates, instead of the read stalling at every batch start.
     """
+    ahead = rows_ahead(X)
+    prefetch_rows(X, start + ahead, start + ahead + 1)
     total = _write_row(X, y, coef, intercept, loss, delta, start, grad_out)
     for i in range(start + 1, stop):
+        prefetch_rows(X, i + ahead, i + ahead + 1)
         total += _accumulate_row(X, y, coef, intercept, loss, delta, i, grad_out)
     count = stop - start
     _scale_to_mean(grad_out, count)
