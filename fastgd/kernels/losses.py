@@ -80,7 +80,7 @@ def huber(r: Any, delta: Any) -> Any:
     # passes through), and both branches of the value are slope * (r - slope/2):
     # 0.5*r*r inside (exactly: halving is exact), delta*(|r| - delta/2) outside.
     # Two compares and no sign(): the same values as computing both branches
-    # and selecting, and far cheaper per row (the fused Huber gradient on
+    # and selecting (a zero value at r = -0.0 aside), and far cheaper per row (the fused Huber gradient on
     # 1,000,000 x 10 went from 2.4-4.4x to 1.7-2.9x the streaming read).
     slope = r
     if slope > delta:
