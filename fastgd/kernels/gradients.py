@@ -412,7 +412,7 @@ def _block_loss(X, y, coef, intercept, loss, delta, start, stop):  # type: ignor
 
     Neither a software prefetch nor the eight-row residuals of the gradient
     kernel: with only the dot products to compute, both measured slower here
-    (the eight-row residuals by 10-20% on 1,000,000 x 10 with one thread).
+    (the eight-row residuals by 10-20% on 1,000,000 x 10 with one thread in two runs of three).
     """
     total = 0.0
     i = start
