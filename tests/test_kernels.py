@@ -109,6 +109,30 @@ def test_full_kernels_over_many_blocks(dtype, loss):
     assert_close(kernels.full_loss(X, y, coef, b, LOSSES[loss], dtype(0.8), block_losses), ref_loss, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("n_features", [3, 31, 33, 65, 100])
+def test_block_kernels_on_narrow_and_wide_rows(dtype, loss, n_features):
+    """Both row widths of the block kernel (eight rows per step up to 256 bytes a row, else four), with remainders."""
+    n_samples = ROW_BLOCK + 13  # a full block, then 13 rows: eight/four-row steps and single rows
+    X, y, coef, b = make_problem(n_samples, n_features, dtype, seed=n_features)
+    grad_out = np.empty(n_features + 1, dtype)
+    workspace = kernels.gradient_workspace(n_samples, n_features, dtype)
+    comp = kernels.full_loss_grad(X, y, coef, b, LOSSES[loss], dtype(0.8), grad_out, workspace)
+    ref_loss, ref_grad, ref_grad_b = ref_loss_and_grad(X, y, coef, b, loss, delta=0.8)
+    scale = float(np.abs(ref_grad).max()) + 1
+    assert_close(comp, ref_loss, dtype, scale=ref_loss)
+    assert_close(grad_out, np.append(ref_grad, ref_grad_b), dtype, scale=scale)
+    block_losses = np.empty(kernels.n_row_blocks(n_samples))
+    full = kernels.full_loss(X, y, coef, b, LOSSES[loss], dtype(0.8), block_losses)
+    assert_close(full, ref_loss, dtype, scale=ref_loss)
+    for start, stop in ((0, 7), (5, 22), (3, 40)):  # slices shorter and longer than a step
+        comp = kernels.slice_loss_grad(X, y, coef, b, LOSSES[loss], dtype(0.8), start, stop, grad_out)
+        ref_loss, ref_grad, ref_grad_b = ref_loss_and_grad(X[start:stop], y[start:stop], coef, b, loss, delta=0.8)
+        assert_close(comp, ref_loss, dtype, scale=ref_loss)
+        assert_close(grad_out, np.append(ref_grad, ref_grad_b), dtype, scale=float(np.abs(ref_grad).max()) + 1)
+
+
 @settings(max_examples=20, deadline=None)
 @given(shape=shapes, seed=st.integers(0, 2**16), loss=st.sampled_from(LOSS_NAMES), dtype=st.sampled_from(DTYPES))
 def test_rows_and_slice_loss_grad_match_reference(shape, seed, loss, dtype):
