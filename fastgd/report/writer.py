@@ -139,7 +139,7 @@ def write_study_report(points: pd.DataFrame, info: Mapping[str, Any], out_dir: s
     )  # fmt: skip
     figures.draw(
         "distributed.png", rounds_lines(tables["points.csv"]), "", draw_lines, hlines=targets,
-        title=f"fastgd.distributed ({study.get('threads')} workers, local SGD averaging per epoch) and one machine",
+        title=f"fastgd.distributed ({study.get('threads') or _DEFAULTS.threads} workers, local SGD averaged per epoch)",
         xlabel="epochs = synchronisation rounds (log scale)", ylabel="relative suboptimality (loss − f*) / |f*|",
     )  # fmt: skip
     figures.draw(

@@ -76,23 +76,20 @@ _SHIPPED: dict[int, tuple[np.ndarray, Any, Any]] = {}
 
 
 def _cluster(n_workers: int) -> Any:
-    """The process's own Dask client if it had one before the study, else a local cluster of ``n_workers``.
+    """The process's default Dask client if it has one, else the study's own local cluster of ``n_workers``.
 
-    The clusters the study starts are kept (one per worker count) until :func:`close_clusters`.
+    The study's clusters are never the process default (so a 1- and a 2-worker one never swap); they are
+    kept, one per worker count, until :func:`close_clusters`.
     """
     from distributed import default_client
 
-    if n_workers in _CLUSTERS:
-        return _CLUSTERS[n_workers]
-    try:
-        client = default_client()
-    except ValueError:  # no client yet
-        client = None
-    if client is not None and all(client is not ours for ours in _CLUSTERS.values()):
-        return client  # a user's or a test session's cluster, used as it is
-    from ..distributed import local_cluster
+    if n_workers not in _CLUSTERS:
+        try:
+            return default_client()  # a user's or a test session's cluster, used as it is
+        except ValueError:  # no client
+            from ..distributed import local_cluster
 
-    _CLUSTERS[n_workers] = local_cluster(n_workers, set_as_default=False)
+            _CLUSTERS[n_workers] = local_cluster(n_workers, set_as_default=False)
     return _CLUSTERS[n_workers]
 
 
