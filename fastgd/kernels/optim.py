@@ -240,7 +240,7 @@ def sgd_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[n
         params[j] = params[j] - lr_ * g
 
 
-@jit(strict=True)
+@jit(strict=True, inline="always")
 def _adam_step(params, grad, state, hyper, step, lr, n_decay, decoupled):  # type: ignore[no-untyped-def]
     """Adam (``decoupled=False``) or AdamW (``decoupled=True``) step; see the kernels."""
     beta1, beta2, eps, weight_decay, amsgrad = hyper
@@ -291,7 +291,7 @@ def _adam_step(params, grad, state, hyper, step, lr, n_decay, decoupled):  # typ
         params[j] = params[j] - step_size * (m / denom)
 
 
-@jit()
+@jit(strict=True)
 def adam_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
     """One in-place Adam step (``torch.optim.Adam``, L2 penalty added to the gradient).
 
@@ -309,7 +309,7 @@ def adam_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[
     _adam_step(params, grad, state, hyper, step, lr, n_decay, False)
 
 
-@jit()
+@jit(strict=True)
 def adamw_update(params, grad, state, hyper, step, lr, n_decay):  # type: ignore[no-untyped-def]
     """One in-place AdamW step (``torch.optim.AdamW``, decoupled weight decay).
 
