@@ -18,7 +18,7 @@ from numba.extending import intrinsic
 
 from .._jit import jit
 
-__all__ = ["PREFETCH_BYTES", "prefetch_rows", "rows_ahead"]
+__all__ = ["BLOCK_PREFETCH_BYTES", "PREFETCH_BYTES", "prefetch_rows", "rows_ahead"]
 
 #: Bytes per cache line (every x86-64 and ARMv8 server CPU fastgd runs on).
 LINE_BYTES = 64
@@ -60,15 +60,21 @@ def prefetch_rows(X, start, stop):  # type: ignore[no-untyped-def]
         prefetch_address(X, offset)
 
 
-#: How far ahead the streaming kernels ask for rows of ``X``, in bytes (3 rows
-#: of 100 float64, 7 of 100 float32).  Measured on the in-order Adam epoch
-#: (batch 32, 200,000 x 100) and the full-batch gradient: 1.5-3 KiB ahead was
-#: best for float64, 3-12 KiB for float32; 8 KiB and more slowed float64, and
-#: asking for many rows at once (a whole batch ahead) slowed both.
+#: How far ahead the serial mini-batch kernels ask for rows of ``X``, in bytes
+#: (3 rows of 100 float64, 7 of 100 float32).  Measured on the in-order Adam
+#: epoch (batch 32, 200,000 x 100): 1.6 KiB and 4.8 KiB and more were slower
+#: in both dtypes, and asking for many rows at once (a whole batch ahead) too.
 PREFETCH_BYTES = 3072
+
+#: How far ahead the full-pass kernels (four rows a step, the loss one row a
+#: step) ask for rows of ``X``, in bytes: 2 rows of 100 float64, 4 of 100
+#: float32.  On 1,000,000 x 100 the fused gradient took 1.27x the read with
+#: it against 1.32-1.40x at 2.4-3 KiB and 1.5-1.8x with no prefetch (one run,
+#: both dtypes and thread counts); 6 KiB and more was slower still.
+BLOCK_PREFETCH_BYTES = 1600
 
 
 @jit(inline="always")
-def rows_ahead(X):  # type: ignore[no-untyped-def]
-    """How many rows ahead of the current one to prefetch: :data:`PREFETCH_BYTES` of ``X``'s rows (at least 1)."""
-    return max(1, PREFETCH_BYTES // max(1, X.shape[1] * X.itemsize))
+def rows_ahead(X, distance_bytes):  # type: ignore[no-untyped-def]
+    """How many rows of ``X`` make ``distance_bytes`` (at least 1): the prefetch distance in rows."""
+    return max(1, distance_bytes // max(1, X.shape[1] * X.itemsize))
