@@ -66,11 +66,11 @@ def prefetch_rows(X, start, stop):  # type: ignore[no-untyped-def]
 #: in both dtypes, and asking for many rows at once (a whole batch ahead) too.
 PREFETCH_BYTES = 3072
 
-#: How far ahead the full-pass kernels (four rows a step, the loss one row a
-#: step) ask for rows of ``X``, in bytes: 2 rows of 100 float64, 4 of 100
-#: float32.  On 1,000,000 x 100 the fused gradient took 1.27x the read with
-#: it against 1.32-1.40x at 2.4-3 KiB and 1.5-1.8x with no prefetch (one run,
-#: both dtypes and thread counts); 6 KiB and more was slower still.
+#: How far ahead the full-pass kernels (two wide rows a step, the loss one
+#: row a step) ask for rows of ``X``, in bytes: 2 rows of 100 float64, 4 of
+#: 100 float32.  On 1,000,000 x 100 the fused gradient took 1.2-1.3x the read
+#: with it against 1.32-1.40x at 2.4-3 KiB and 1.5-1.8x with no prefetch (one
+#: run, both dtypes and thread counts); 6 KiB and more was slower still.
 BLOCK_PREFETCH_BYTES = 1600
 
 
