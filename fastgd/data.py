@@ -91,9 +91,20 @@ class Dataset(NamedTuple):
     intercept: float
 
 
+class _RowModel(NamedTuple):
+    """The float64 parameters of how a row is drawn (see the module docs), passed to the kernels as one argument."""
+
+    rho: float
+    noise: float
+    outliers: float
+    outlier_scale: float
+    bias: float
+
+
 @jit()
-def _fill_row_block(X, y, coef64, key, row0, start, stop, rho, noise, outliers, outlier_scale, bias):  # type: ignore[no-untyped-def]
+def _fill_row_block(X, y, coef64, key, row0, start, stop, model):  # type: ignore[no-untyped-def]
     """Fill buffer rows ``start:stop`` (global rows ``row0 + start ...``); see module docs."""
+    rho, noise, outliers, outlier_scale, bias = model
     n_features = X.shape[1]
     n_slots = np.uint64(n_features + _EXTRA_SLOTS)
     innovation = math.sqrt(1.0 - rho * rho)
@@ -123,7 +134,7 @@ def _fill_row_block(X, y, coef64, key, row0, start, stop, rho, noise, outliers, 
 
 
 @jit(parallel=True)
-def _fill_rows(X, y, coef64, key, row0, rho, noise, outliers, outlier_scale, bias):  # type: ignore[no-untyped-def]
+def _fill_rows(X, y, coef64, key, row0, model):  # type: ignore[no-untyped-def]
     """Fill ``X`` (``(m, d)``) and ``y`` (``(m,)``) with global rows ``row0 .. row0 + m - 1``.
 
     Parameters
@@ -138,8 +149,9 @@ def _fill_rows(X, y, coef64, key, row0, rho, noise, outliers, outlier_scale, bia
         ``data_key`` of the seed.
     row0 : int64
         Global index of the first row.
-    rho, noise, outliers, outlier_scale, bias : float64
-        As in :func:`make_regression` (``rho`` is ``correlation``).
+    model : _RowModel
+        ``(rho, noise, outliers, outlier_scale, bias)`` as float64, as in
+        :func:`make_regression` (``rho`` is ``correlation``).
 
     Notes
     -----
@@ -152,7 +164,7 @@ def _fill_rows(X, y, coef64, key, row0, rho, noise, outliers, outlier_scale, bia
     for b in numba.prange(n_blocks):
         start = b * ROWS_PER_BLOCK
         stop = min(start + ROWS_PER_BLOCK, n_rows)
-        _fill_row_block(X, y, coef64, key, row0, start, stop, rho, noise, outliers, outlier_scale, bias)
+        _fill_row_block(X, y, coef64, key, row0, start, stop, model)
 
 
 class _Spec(NamedTuple):
@@ -169,6 +181,13 @@ class _Spec(NamedTuple):
     outlier_scale: float
     bias: float
 
+    @property
+    def row_model(self) -> _RowModel:
+        """The kernels' bundle of the row parameters, as float64."""
+        return _RowModel(
+            float(self.rho), float(self.noise), float(self.outliers), float(self.outlier_scale), float(self.bias)
+        )
+
 
 def _generate_rows(spec: _Spec, row0: int, X_out: np.ndarray, y_out: np.ndarray) -> None:
     """Fill ``X_out``/``y_out`` with global rows ``row0 .. row0 + len(y_out) - 1``.
@@ -183,11 +202,7 @@ def _generate_rows(spec: _Spec, row0: int, X_out: np.ndarray, y_out: np.ndarray)
         spec.coef.astype(np.float64),
         spec.data_key,
         np.int64(row0),
-        spec.rho,
-        spec.noise,
-        spec.outliers,
-        spec.outlier_scale,
-        spec.bias,
+        spec.row_model,
     )
 
 

@@ -72,11 +72,7 @@ def test_generated_rows_do_not_depend_on_buffer_placement(dtype):
                 coef64,
                 spec.data_key,
                 np.int64(row),
-                spec.rho,
-                spec.noise,
-                spec.outliers,
-                spec.outlier_scale,
-                spec.bias,
+                spec.row_model,
             )
             np.testing.assert_array_equal(x_row, X[row])
             assert y_row[0] == y[row], f"row {row}, coefficients {gap_bytes} bytes after the row buffer"
