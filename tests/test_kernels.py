@@ -113,8 +113,8 @@ def test_full_kernels_over_many_blocks(dtype, loss):
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 @pytest.mark.parametrize("n_features", [3, 31, 33, 65, 100])
 def test_block_kernels_on_narrow_and_wide_rows(dtype, loss, n_features):
-    """Both row widths of the block kernel (eight rows per step up to 256 bytes a row, else four), with remainders."""
-    n_samples = ROW_BLOCK + 13  # a full block, then 13 rows: eight/four-row steps and single rows
+    """Both row widths of the block kernel (eight rows per step up to 256 bytes a row, else two), with remainders."""
+    n_samples = ROW_BLOCK + 13  # a full block, then 13 rows: eight- or two-row steps and single rows
     X, y, coef, b = make_problem(n_samples, n_features, dtype, seed=n_features)
     grad_out = np.empty(n_features + 1, dtype)
     workspace = kernels.gradient_workspace(n_samples, n_features, dtype)
