@@ -62,8 +62,10 @@ def prefetch_rows(X, start, stop):  # type: ignore[no-untyped-def]
 
 #: How far ahead the serial mini-batch kernels ask for rows of ``X``, in bytes
 #: (3 rows of 100 float64, 7 of 100 float32).  Measured on the in-order Adam
-#: epoch (batch 32, 200,000 x 100): 1.6 KiB and 4.8 KiB and more were slower
-#: in both dtypes, and asking for many rows at once (a whole batch ahead) too.
+#: epoch (batch 32, 200,000 x 100), as a multiple of the 1-thread read: 1.6 KiB
+#: gave 2.0x against 1.8x in float32 and 1.53x against 1.58x in float64 (within
+#: run-to-run noise); 4.8 and 8 KiB were slower in both dtypes, and so was
+#: asking for many rows at once (a whole batch ahead).
 PREFETCH_BYTES = 3072
 
 #: How far ahead the full-pass kernels (two wide rows a step, the loss one
