@@ -14,7 +14,7 @@ The public API:
 
 from . import kernels
 from .data import Dataset, make_regression
-from .fit import DivergenceWarning, FitResult, fit
+from .fit import DIVERGENCE_FACTOR, DivergenceWarning, FitResult, fit
 from .methods import METHODS, MethodSpec, method
 from .optim import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 from .regression import loss_and_grad, loss_value, predict
@@ -24,6 +24,7 @@ from .shuffle import epoch_order
 __version__ = "0.1.0"
 
 __all__ = [
+    "DIVERGENCE_FACTOR",
     "METHODS",
     "OPTIMIZERS",
     "SGD",

@@ -50,9 +50,10 @@ from ._validation import (
 from .kernels import full_loss_grad, gradient_workspace
 from .trainer import STATUS_DIVERGED, Trainer
 
-__all__ = ["DivergenceWarning", "FitResult", "fit", "fit_trainer"]
+__all__ = ["DIVERGENCE_FACTOR", "DivergenceWarning", "FitResult", "fit", "fit_trainer"]
 
-#: A loss above this multiple of the initial loss counts as divergence.
+#: A loss above this multiple of the initial loss counts as divergence (as does a
+#: non-finite loss).  Public: the study's peers are held to the same threshold.
 DIVERGENCE_FACTOR = 1e10
 
 HISTORY_COLUMNS = ("epoch", "step", "samples_seen", "time_s", "loss", "lr")

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import DivergenceWarning, fit, loss_value
-from ..fit import DIVERGENCE_FACTOR
+from .. import DIVERGENCE_FACTOR, DivergenceWarning, fit, loss_value
 from .cases import Case
 from .optimum import Optimum
 from .peers import make_peer
