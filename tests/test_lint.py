@@ -42,6 +42,12 @@ def test_ruff(ci):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format(ci):
+    _require("ruff", shutil.which("ruff") is not None, ci)
+    result = run(["ruff", "format", "--check", "fastgd", "tests", "bench", "examples"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy(ci):
     _require("mypy", importlib.util.find_spec("mypy") is not None, ci)
     result = run([sys.executable, "-m", "mypy", "fastgd"])

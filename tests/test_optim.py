@@ -82,8 +82,13 @@ def comp_trajectory(opt, params0, grad_fn, lrs, n_decay, dtype=np.float64):  # t
 def torch_trajectory(opt, params0, grad_fn, lrs, n_decay):  # type: ignore[no-untyped-def]
     """torch.optim on float64 tensors; ``params[n_decay:]`` in a group with ``weight_decay=0``."""
     torch = pytest.importorskip("torch")
-    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-           "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[opt.name]
+    cls = {
+        "sgd": torch.optim.SGD,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+    }[opt.name]
     pieces = [params0[:n_decay], params0[n_decay:]]
     tensors = [torch.tensor(piece, dtype=torch.float64, requires_grad=True) for piece in pieces if piece.size]
     groups = [{"params": [tensors[0]]}]

@@ -73,9 +73,12 @@ def test_kernel_matches_formula(schedule, ref):  # type: ignore[no-untyped-def]
 
 
 def test_schedules_change_when_they_should():
-    const, inv, exp, cos = comp_lrs(Constant(), 0.3), comp_lrs(InverseScaling(), 0.3), comp_lrs(
-        ExponentialDecay(0.9), 0.3
-    ), comp_lrs(CosineAnnealing(), 0.3)
+    const, inv, exp, cos = (
+        comp_lrs(Constant(), 0.3),
+        comp_lrs(InverseScaling(), 0.3),
+        comp_lrs(ExponentialDecay(0.9), 0.3),
+        comp_lrs(CosineAnnealing(), 0.3),
+    )
     assert np.all(const == 0.3)
     assert np.all(np.diff(inv.ravel()) < 0)  # per step
     for per_epoch in (exp, cos):
@@ -201,8 +204,16 @@ def test_user_njit_loop_without_function_arguments(opt):  # type: ignore[no-unty
         x = _train_weighted_mean_by_type(opt.init(1), opt.hyper(), schedule.params(), weights, targets, opt.lr, 60, 50)
         assert abs(x - np.sum(weights * targets) / np.sum(weights)) < 1e-8
         by_kernel = _train_weighted_mean(
-            opt.update_kernel, opt.init(1), opt.hyper(), schedule.kernel, schedule.params(), weights, targets,
-            opt.lr, 60, 50,
+            opt.update_kernel,
+            opt.init(1),
+            opt.hyper(),
+            schedule.kernel,
+            schedule.params(),
+            weights,
+            targets,
+            opt.lr,
+            60,
+            50,
         )
         assert x == by_kernel  # the same kernels ran
         n_signatures.append(len(_train_weighted_mean_by_type.signatures))
