@@ -43,17 +43,10 @@ import numpy as np
 from fastgd._jit import jit
 from fastgd.kernels import LOSSES, block_loss_grad
 from fastgd.kernels._prefetch import BLOCK_PREFETCH_BYTES, prefetch_rows, rows_ahead
+from fastgd.kernels.probe import _span_sum  # the floor's own vectorised sum of a span
 
 N_FEATURES = 100
 CACHED_ROWS = 2048
-
-
-@jit(inline="always")
-def _row_sum(x):  # type: ignore[no-untyped-def]
-    total = x.dtype.type(0)
-    for j in range(x.shape[0]):
-        total += x[j]
-    return total
 
 
 @jit()
@@ -66,7 +59,7 @@ def paced_read(X, filler, k, work):  # type: ignore[no-untyped-def]
     span = 8 * k
     for i in range(X.shape[0]):
         prefetch_rows(X, i + ahead, i + ahead + 1)
-        total += _row_sum(X[i])
+        total += _span_sum(X[i])
         if filler == 1:
             for _ in range(k):  # eight independent multiply-add chains
                 z0 = z0 * a + b
@@ -79,10 +72,10 @@ def paced_read(X, filler, k, work):  # type: ignore[no-untyped-def]
                 z7 = z7 * a + b
         elif filler == 2:
             start = i & 7  # a row-dependent window, so the sum cannot be hoisted out of the loop
-            total += _row_sum(work[start : start + span])
+            total += _span_sum(work[start : start + span])
         elif filler == 3:
             start = int(total) & 7  # as 2, but waiting for this row's data, as a gradient pass does
-            total += _row_sum(work[start : start + span])
+            total += _span_sum(work[start : start + span])
         elif filler == 4:
             scale = X[i, 0]
             for j in range(span):  # read-modify-write of an L1-resident array
